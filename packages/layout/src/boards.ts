@@ -1,0 +1,137 @@
+import { type ChipDefinition, type ChipId, getChip } from './chips.js';
+import { LayoutError } from './errors.js';
+import { definePartitions, type PartitionMap } from './partitions.js';
+
+export interface Pin {
+  readonly port: 'A' | 'B' | 'C' | 'D' | 'E' | 'H';
+  readonly pin: number;
+  readonly activeLow: boolean;
+}
+
+export interface UsbIdentity {
+  readonly vendorId: number;
+  /**
+   * The bootloader and the example application enumerate with the same VID:PID and the
+   * chip's unique serial number, so a WebUSB permission granted in one mode still holds in
+   * the other (Chromium keys permissions on vendor, product and serial).
+   */
+  readonly productId: number;
+  /** bcdDevice in DFU mode (bootloader) and in runtime mode (application). */
+  readonly bootloaderBcdDevice: number;
+  readonly applicationBcdDevice: number;
+  readonly manufacturer: string;
+  readonly bootloaderProduct: string;
+  readonly applicationProduct: string;
+}
+
+export interface UartConfig {
+  readonly instance: 'USART1' | 'USART2' | 'USART6';
+  readonly tx: string;
+  readonly rx: string;
+  readonly baud: number;
+}
+
+export interface BoardDefinition {
+  readonly id: string;
+  readonly name: string;
+  readonly chip: ChipId;
+  /** External crystal, Hz (0 when the board runs from HSI). */
+  readonly hseHz: number;
+  readonly sysclkHz: number;
+  readonly led: Pin;
+  readonly button?: Pin;
+  readonly usb: { readonly dm: string; readonly dp: string; readonly vbusSense: boolean };
+  readonly uart?: UartConfig;
+  readonly usbIdentity: UsbIdentity;
+  /** Bootloader partition size in bytes; the application takes the rest of flash. */
+  readonly bootloaderSize: number;
+  /** Whether the board exists only in QEMU (no USB there). */
+  readonly emulated: boolean;
+}
+
+/**
+ * pid.codes test PID (0x1209:0x0001). It is shared by everyone testing, so a product must
+ * set its own ids here; never ST's 0483:df11, which belongs to the ROM bootloader.
+ */
+const DEFAULT_USB: UsbIdentity = {
+  vendorId: 0x1209,
+  productId: 0x0001,
+  bootloaderBcdDevice: 0x0200,
+  applicationBcdDevice: 0x0100,
+  manufacturer: 'stm32dfu',
+  bootloaderProduct: 'stm32dfu bootloader',
+  applicationProduct: 'stm32dfu example application',
+};
+
+const BOARD_LIST = [
+  {
+    id: 'blackpill-f411',
+    name: 'WeAct Black Pill (STM32F411CE)',
+    chip: 'stm32f411xe',
+    hseHz: 25_000_000,
+    sysclkHz: 96_000_000,
+    led: { port: 'C', pin: 13, activeLow: true },
+    button: { port: 'A', pin: 0, activeLow: true },
+    usb: { dm: 'PA11', dp: 'PA12', vbusSense: false },
+    uart: { instance: 'USART1', tx: 'PA9', rx: 'PA10', baud: 115_200 },
+    usbIdentity: DEFAULT_USB,
+    bootloaderSize: 32 * 1024,
+    emulated: false,
+  },
+  {
+    id: 'netduinoplus2',
+    name: 'Netduino Plus 2 (STM32F405RG, QEMU)',
+    chip: 'stm32f405xg',
+    hseHz: 25_000_000,
+    sysclkHz: 168_000_000,
+    led: { port: 'A', pin: 10, activeLow: false },
+    usb: { dm: 'PA11', dp: 'PA12', vbusSense: false },
+    uart: { instance: 'USART1', tx: 'PA9', rx: 'PA10', baud: 115_200 },
+    usbIdentity: DEFAULT_USB,
+    bootloaderSize: 32 * 1024,
+    emulated: true,
+  },
+] as const satisfies readonly BoardDefinition[];
+
+export type BoardId = (typeof BOARD_LIST)[number]['id'];
+
+export const boards: Readonly<Record<BoardId, BoardDefinition>> = Object.freeze(
+  Object.fromEntries(BOARD_LIST.map((b) => [b.id, b])) as unknown as Record<
+    BoardId,
+    BoardDefinition
+  >,
+);
+
+export const boardIds: readonly BoardId[] = BOARD_LIST.map((b) => b.id);
+
+export const DEFAULT_BOARD: BoardId = 'blackpill-f411';
+
+/** Everything about one board's memory: the board, its chip and its partitions. */
+export interface BoardLayout {
+  readonly board: BoardDefinition;
+  readonly chip: ChipDefinition;
+  readonly partitions: PartitionMap;
+}
+
+export function getBoard(id: string): BoardDefinition {
+  const board = (boards as Record<string, BoardDefinition>)[id.toLowerCase()];
+  if (!board) {
+    throw new LayoutError(
+      'UNKNOWN_BOARD',
+      `Unknown board "${id}". Known boards: ${boardIds.join(', ')}.`,
+      { value: id },
+    );
+  }
+  return board;
+}
+
+/** Resolve a board id, or a custom board definition, to its full memory layout. */
+export function getLayout(board: string | BoardDefinition = DEFAULT_BOARD): BoardLayout {
+  const def = typeof board === 'string' ? getBoard(board) : board;
+  const chip = getChip(def.chip);
+  return Object.freeze({
+    board: def,
+    chip,
+    partitions: definePartitions(chip, { bootloaderSize: def.bootloaderSize }),
+  });
+}

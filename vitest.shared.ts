@@ -1,0 +1,13 @@
+// Shared vitest settings: resolve workspace packages from their TypeScript sources
+// (the `@stm32dfu/source` export condition), so tests never depend on a stale dist/.
+import { defineConfig } from 'vitest/config';
+
+export const sharedConfig = defineConfig({
+  resolve: { conditions: ['@stm32dfu/source'] },
+  ssr: { resolve: { conditions: ['@stm32dfu/source'] } },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    reporters: ['default', 'json'],
+    outputFile: { json: 'reports/vitest.json' },
+  },
+});
