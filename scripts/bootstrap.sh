@@ -18,7 +18,7 @@ as_root() {
 # --- pnpm 10 ---------------------------------------------------------------------------
 if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null | cut -d. -f1)" != 10 ]; then
   echo "bootstrap: installing pnpm 10 (npm install -g pnpm@10)"
-  npm install -g pnpm@10 >/dev/null 2>&1 || as_root npm install -g pnpm@10 >/dev/null || {
+  npm install -g pnpm@10.34.9 >/dev/null 2>&1 || as_root npm install -g pnpm@10.34.9 >/dev/null || {
     echo "bootstrap: could not install pnpm 10. Run: npm install -g pnpm@10" >&2
     exit 1
   }

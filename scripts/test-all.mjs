@@ -15,6 +15,7 @@ const workspaces = ['packages', 'apps']
 // Reports are turbo outputs: a cached task restores its own, so stale ones can go.
 for (const ws of workspaces) rmSync(join(ws, 'reports'), { recursive: true, force: true });
 
+process.env.TURBO_TELEMETRY_DISABLED = '1';
 const turbo = spawnSync(
   'pnpm',
   ['exec', 'turbo', 'run', 'build', 'lint', 'typecheck', 'test', '--continue', '--log-order=grouped'],
