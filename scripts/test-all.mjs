@@ -18,7 +18,18 @@ for (const ws of workspaces) rmSync(join(ws, 'reports'), { recursive: true, forc
 process.env.TURBO_TELEMETRY_DISABLED = '1';
 const turbo = spawnSync(
   'pnpm',
-  ['exec', 'turbo', 'run', 'build', 'lint', 'typecheck', 'test', '--continue', '--log-order=grouped'],
+  [
+    'exec',
+    'turbo',
+    'run',
+    'build',
+    'lint',
+    'lint:root',
+    'typecheck',
+    'test',
+    '--continue',
+    '--log-order=grouped',
+  ],
   { cwd: root, stdio: 'inherit' },
 );
 
@@ -53,13 +64,16 @@ for (const ws of workspaces) {
     passed += p;
     failed += f;
     skipped += s;
-    lines.push(`  ${`${ws.slice(root.length)}/reports/${file}`.padEnd(48)} ${p} passed, ${f} failed`);
+    lines.push(
+      `  ${`${ws.slice(root.length)}/reports/${file}`.padEnd(48)} ${p} passed, ${f} failed`,
+    );
   }
 }
 
 console.log('\nTest reports:');
 console.log(lines.join('\n') || '  (none)');
-if (turbo.status !== 0) console.log('\nSome tasks failed: see their output above (turbo ran them all with --continue).');
+if (turbo.status !== 0)
+  console.log('\nSome tasks failed: see their output above (turbo ran them all with --continue).');
 if (passed + failed === 0) {
   console.log('\nNo test ran.');
   process.exit(1);
