@@ -1,0 +1,118 @@
+/*
+ * bl_internal.h — what the core's modules share with each other (not for ports).
+ * Modules: usb_device.c (EP0 control layer + descriptors), dfu.c (DFU/DfuSe state machine),
+ * flash.c (flash manager), boot.c (boot decision + stamp), bl_util.c (memory helpers, CRC).
+ */
+#ifndef STM32DFU_BL_INTERNAL_H
+#define STM32DFU_BL_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bootloader.h"
+#include "hal.h"
+#include "stm32dfu_layout.h"
+
+/* ---- Helpers: the core links against no libc ---- */
+void bl_memcpy(void *dst, const void *src, uint32_t length);
+void bl_memset(void *dst, uint8_t value, uint32_t length);
+
+static inline uint32_t bl_get_u32le(const uint8_t *p) {
+  return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline void bl_put_u16le(uint8_t *p, uint16_t v) {
+  p[0] = (uint8_t)v;
+  p[1] = (uint8_t)(v >> 8);
+}
+static inline void bl_put_u32le(uint8_t *p, uint32_t v) {
+  bl_put_u16le(p, (uint16_t)v);
+  bl_put_u16le(p + 2, (uint16_t)(v >> 16));
+}
+
+/* ---- DFU 1.1 numbers (spec §6.1.2, table A.1), named as the spec names them ---- */
+enum {
+  DFU_REQ_DETACH = 0,
+  DFU_REQ_DNLOAD = 1,
+  DFU_REQ_UPLOAD = 2,
+  DFU_REQ_GETSTATUS = 3,
+  DFU_REQ_CLRSTATUS = 4,
+  DFU_REQ_GETSTATE = 5,
+  DFU_REQ_ABORT = 6,
+};
+enum {
+  appIDLE = 0,
+  appDETACH = 1,
+  dfuIDLE = 2,
+  dfuDNLOAD_SYNC = 3,
+  dfuDNBUSY = 4,
+  dfuDNLOAD_IDLE = 5,
+  dfuMANIFEST_SYNC = 6,
+  dfuMANIFEST = 7,
+  dfuMANIFEST_WAIT_RESET = 8,
+  dfuUPLOAD_IDLE = 9,
+  dfuERROR = 10,
+};
+enum {
+  OK = 0,
+  errTARGET = 1,
+  errFILE = 2,
+  errWRITE = 3,
+  errERASE = 4,
+  errCHECK_ERASED = 5,
+  errPROG = 6,
+  errVERIFY = 7,
+  errADDRESS = 8,
+  errNOTDONE = 9,
+  errFIRMWARE = 10,
+  errVENDOR = 11,
+  errUSBR = 12,
+  errPOR = 13,
+  errUNKNOWN = 14,
+  errSTALLEDPKT = 15,
+};
+
+/* ---- USB setup packet (USB 2.0 §9.3) ---- */
+typedef struct {
+  uint8_t bmRequestType;
+  uint8_t bRequest;
+  uint16_t wValue;
+  uint16_t wIndex;
+  uint16_t wLength;
+} usb_setup_t;
+
+/* Send `length` bytes as the IN data stage, clipped to the request's wLength. */
+void usb_send(const uint8_t *data, uint16_t length);
+uint8_t usb_alt_setting(void);
+
+/* ---- DFU state machine (dfu.c), driven by usb_device.c ---- */
+void dfu_init(const bl_profile_t *profile);
+void dfu_request(const usb_setup_t *setup);
+void dfu_out_complete(uint16_t length);
+void dfu_transfer_complete(void);
+void dfu_bus_reset(void);
+void dfu_note_activity(void);
+
+/* ---- Flash manager (flash.c). Every function returns a DFU bStatus (OK on success). ---- */
+#define BL_HELD_BLOCK_SIZE 2048u /* the app's first block: vector table + stamp */
+
+void flash_init(const bl_profile_t *profile);
+/* Checks before accepting a request; *poll_ms gets the honest bwPollTimeout. */
+uint8_t flash_plan_erase(uint32_t address, uint32_t *poll_ms);
+uint8_t flash_plan_mass_erase(uint32_t *poll_ms);
+uint8_t flash_plan_write(uint32_t address, uint32_t length, uint32_t *poll_ms);
+uint8_t flash_plan_crc(uint32_t address, uint32_t length, uint32_t *poll_ms);
+uint32_t flash_manifest_poll_ms(void);
+/* The operations themselves (blocking, run from bl_poll). */
+uint8_t flash_erase(uint32_t address);
+uint8_t flash_mass_erase(void);
+uint8_t flash_write(uint32_t address, const uint8_t *data, uint32_t length);
+uint8_t flash_manifest(void);
+uint32_t flash_crc(uint32_t address, uint32_t length);
+/* Clip a read to the readable flash; false when `address` itself is outside. */
+bool flash_clip_readable(uint32_t address, uint32_t *length);
+
+/* ---- Boot (boot.c): the image checks without the request word or the button ---- */
+boot_verdict_t boot_check_application(void);
+
+#endif /* STM32DFU_BL_INTERNAL_H */

@@ -1,0 +1,70 @@
+/* boot.c — the boot decision (contract 5) and the app stamp check (contract 4). */
+#include "bl_internal.h"
+
+#define STAMP_OFFSET 0x1Cu
+#define STAMP_MAGIC 0x504D5453u /* "STMP" little-endian */
+#define STAMP_CRC_OFFSET 0x24u
+#define STAMP_MIN_LENGTH 0x2Cu /* vectors up to and including the stamp */
+#define BOOT_READ_CHUNK 64u
+
+stamp_verdict_t boot_check_stamp(uint32_t base, uint32_t region_size, uint32_t *version) {
+  uint8_t chunk[BOOT_READ_CHUNK];
+  hal_flash_read(base + STAMP_OFFSET, chunk, 16u);
+  if (bl_get_u32le(chunk) != STAMP_MAGIC) return STAMP_BAD_MAGIC;
+  const uint32_t length = bl_get_u32le(chunk + 4);
+  const uint32_t expected_crc = bl_get_u32le(chunk + 8);
+  const uint32_t stamped_version = bl_get_u32le(chunk + 12);
+  if ((length & 3u) != 0u || length < STAMP_MIN_LENGTH || length > region_size) {
+    return STAMP_BAD_LENGTH;
+  }
+
+  uint32_t crc = 0xFFFFFFFFu;
+  for (uint32_t offset = 0; offset < length; offset += BOOT_READ_CHUNK) {
+    uint32_t n = length - offset;
+    if (n > BOOT_READ_CHUNK) n = BOOT_READ_CHUNK;
+    hal_flash_read(base + offset, chunk, n);
+    /* The crc word itself is not covered; it always sits inside the first chunk. */
+    if (offset == 0u) {
+      crc = bl_crc_stm32(crc, chunk, STAMP_CRC_OFFSET);
+      crc = bl_crc_stm32(crc, chunk + STAMP_CRC_OFFSET + 4u, n - STAMP_CRC_OFFSET - 4u);
+    } else {
+      crc = bl_crc_stm32(crc, chunk, n);
+    }
+  }
+  if (crc != expected_crc) return STAMP_BAD_CRC;
+  if (version != NULL) *version = stamped_version;
+  return STAMP_VALID;
+}
+
+boot_verdict_t boot_check_application(void) {
+  uint8_t vectors[8];
+  hal_flash_read(STM32DFU_APP_BASE, vectors, sizeof vectors);
+  const uint32_t initial_sp = bl_get_u32le(vectors);
+  const uint32_t reset_handler = bl_get_u32le(vectors + 4);
+  if (initial_sp == 0xFFFFFFFFu) return BOOT_STAY_NO_APP;
+  if (boot_check_stamp(STM32DFU_APP_BASE, STM32DFU_APP_SIZE, NULL) != STAMP_VALID) {
+    return BOOT_STAY_BAD_STAMP;
+  }
+  /* The initial SP may equal the end of SRAM (full-descending stack) and must be
+   * word-aligned; the reset handler must be Thumb code inside the application region. */
+  const uint32_t handler = reset_handler & ~1u;
+  if (initial_sp <= STM32DFU_SRAM_BASE || initial_sp > STM32DFU_SRAM_BASE + STM32DFU_SRAM_SIZE ||
+      (initial_sp & 3u) != 0u || (reset_handler & 1u) == 0u || handler < STM32DFU_APP_BASE ||
+      handler >= STM32DFU_APP_END) {
+    return BOOT_STAY_BAD_VECTORS;
+  }
+  return BOOT_JUMP;
+}
+
+boot_verdict_t boot_decide(void) {
+  uint32_t magic = 0;
+  uint32_t check = 0;
+  hal_boot_request_read(&magic, &check);
+  /* Clear first, so a request is honoured once and a crash in DFU mode cannot loop. */
+  if (magic != 0u || check != 0u) hal_boot_request_write(0u, 0u);
+  if (magic == STM32DFU_BOOT_REQUEST_MAGIC && check == ~STM32DFU_BOOT_REQUEST_MAGIC) {
+    return BOOT_STAY_REQUESTED;
+  }
+  if (STM32DFU_HAS_BUTTON && hal_button_pressed()) return BOOT_STAY_BUTTON;
+  return boot_check_application();
+}

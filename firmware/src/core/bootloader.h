@@ -1,0 +1,113 @@
+/*
+ * bootloader.h — the portable core's entry points, called by a port (stm32f4, wasm, sim).
+ *
+ * Call order for a port:
+ *
+ *   1. At reset, before clocks or USB are touched:
+ *        if (boot_decide() == BOOT_JUMP) hal_jump_to_application(STM32DFU_APP_BASE);
+ *      boot_decide() reads and clears the boot-request word, so call it exactly once per reset.
+ *      (The ST ROM model skips this: Boot0 high means "stay".)
+ *   2. Bring up clocks and the USB peripheral (disconnected), then
+ *        bl_init(&bl_profile_stm32dfu);     or &bl_profile_st_rom for the ROM model
+ *      bl_init resets every core context and ends with hal_usb_connect(true).
+ *   3. Forward USB events as they happen, from the interrupt or the main loop:
+ *        usbd_bus_reset()              bus reset seen
+ *        usbd_setup(setup)             a SETUP packet (8 bytes, as on the wire)
+ *        usbd_ep0_out_complete(n)      the OUT data stage armed by hal_usb_ep0_receive arrived
+ *        usbd_ep0_transfer_complete()  the status stage of the current control transfer is done
+ *      Every SETUP is answered with exactly one of hal_usb_ep0_send / _receive / _ack / _stall
+ *      (for _receive: an _ack or _stall follows from usbd_ep0_out_complete). Data given to
+ *      hal_usb_ep0_send lives in static storage and stays valid until the next usbd_* call.
+ *   4. Call bl_poll() from the main loop, forever. Flash operations, CRC computation and
+ *      leaving the bootloader (disconnect + jump or reset) happen there, never inside a usbd_*
+ *      call: on the chip a flash operation stalls the bus, so it starts only after the
+ *      GETSTATUS announcing dfuDNBUSY has completed. bl_work_pending() says whether bl_poll
+ *      has something to do (a port may sleep otherwise).
+ *
+ * None of these functions is re-entrant: a port that delivers usbd_* events from the USB
+ * interrupt calls bl_poll with that interrupt masked, or polls the USB peripheral from the
+ * main loop. docs/bootloader-core.md describes the DFU/DfuSe behaviour in detail.
+ */
+#ifndef STM32DFU_BOOTLOADER_H
+#define STM32DFU_BOOTLOADER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ---- Who the bootloader is on the bus; a port passes one to bl_init ---- */
+typedef struct {
+  uint16_t vendor_id, product_id, bcd_device;
+  const char *manufacturer, *product;   /* ASCII; the serial comes from hal_unique_id() */
+  const char *const *alt_names;         /* DfuSe layout string per alt setting (iInterface) */
+  uint8_t alt_count;                    /* alt 0 is the internal flash; others are refused */
+  bool protect_bootloader;              /* refuse erase/write below STM32DFU_APP_BASE; false
+                                           is the ROM model: whole flash, leave jumps to the
+                                           address pointer without checking the image */
+  bool manifestation_tolerant;          /* stay on the bus after manifestation */
+  bool crc_command;                     /* announce and serve the vendor CRC command */
+  bool hold_first_block;                /* write the app's first block only at manifestation */
+  bool webusb;                          /* BOS with WebUSB + MS OS 2.0 (bcdUSB 0x0201) */
+  uint16_t transfer_size;               /* wTransferSize; at most BL_MAX_TRANSFER_SIZE */
+} bl_profile_t;
+
+extern const bl_profile_t bl_profile_stm32dfu; /* ours, from stm32dfu_layout.h */
+extern const bl_profile_t bl_profile_st_rom;   /* model of ST's F4 ROM DfuSe bootloader */
+
+#define BL_MAX_TRANSFER_SIZE 2048u
+
+/* ---- Boot decision (contract 5 and 6) ---- */
+typedef enum {
+  BOOT_STAY_REQUESTED = 0,   /* boot-request word held magic + complement */
+  BOOT_STAY_BUTTON = 1,      /* button held at reset */
+  BOOT_STAY_NO_APP = 2,      /* first application word erased (0xFFFFFFFF) */
+  BOOT_STAY_BAD_STAMP = 3,   /* stamp magic, length or CRC wrong */
+  BOOT_STAY_BAD_VECTORS = 4, /* SP outside SRAM or reset handler outside the app / not Thumb */
+  BOOT_JUMP = 5,
+} boot_verdict_t;
+
+/* Reads and clears the boot-request word, then checks button, stamp and vectors. */
+boot_verdict_t boot_decide(void);
+
+/* The stamp check alone (contract 4) for an image at `base` in a region of `region_size`
+ * bytes, read through hal_flash_read. `version` (may be NULL) receives the version field
+ * when the verdict is STAMP_VALID. */
+typedef enum {
+  STAMP_VALID = 0,
+  STAMP_BAD_MAGIC = 1,
+  STAMP_BAD_LENGTH = 2,
+  STAMP_BAD_CRC = 3,
+} stamp_verdict_t;
+stamp_verdict_t boot_check_stamp(uint32_t base, uint32_t region_size, uint32_t *version);
+
+/* The STM32 CRC unit's CRC (contract 4) continued over `length` bytes (a multiple of 4) of
+ * little-endian words; start with crc = 0xFFFFFFFF. */
+uint32_t bl_crc_stm32(uint32_t crc, const uint8_t *data, uint32_t length);
+
+/* ---- DFU mode ---- */
+void bl_init(const bl_profile_t *profile);
+void usbd_bus_reset(void);
+void usbd_setup(const uint8_t setup[8]);
+void usbd_ep0_out_complete(uint16_t length);
+void usbd_ep0_transfer_complete(void);
+void bl_poll(void);
+bool bl_work_pending(void);
+
+/* After a manifestation that left a bootable image, the device leaves (disconnect + jump)
+ * on the next bus reset, or once no SETUP has arrived for this long. */
+#define BL_LEAVE_IDLE_MS 1000u
+
+/* Observers for ports, tests and the virtual board (DFU 1.1 bState / bStatus numbers). */
+uint8_t dfu_state(void);
+uint8_t dfu_status(void);
+
+/* DfuSe command bytes served in DNLOAD block 0 (Get Commands lists them). */
+#define DFUSE_CMD_GET_COMMANDS 0x00u
+#define DFUSE_CMD_SET_ADDRESS 0x21u
+#define DFUSE_CMD_ERASE 0x41u
+#define DFUSE_CMD_READ_UNPROTECT 0x92u
+/* Vendor: 0xB1 + u32 address + u32 length (LE) computes the STM32 CRC of that flash range;
+ * after ABORT, UPLOAD block 1 returns { u32 address, u32 length, u32 crc } (LE). */
+#define DFUSE_CMD_CRC 0xB1u
+#define DFUSE_CRC_RESULT_BLOCK 1u
+
+#endif /* STM32DFU_BOOTLOADER_H */
