@@ -11,7 +11,7 @@ cmake --build build/host -j"$jobs"
 
 if [ -f cmake/arm-none-eabi.cmake ]; then
   for board in blackpill-f411 netduinoplus2; do
-    cmake -S . -B "build/$board" -DSTM32DFU_TARGET=arm -DSTM32DFU_BOARD="$board" \
+    cmake --no-warn-unused-cli -S . -B "build/$board" -DSTM32DFU_TARGET=arm -DSTM32DFU_BOARD="$board" \
       -DCMAKE_TOOLCHAIN_FILE=cmake/arm-none-eabi.cmake -DCMAKE_BUILD_TYPE=MinSizeRel >/dev/null
     cmake --build "build/$board" -j"$jobs"
   done

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Host unit tests (ctest), then the boot tests in QEMU when they exist.
-set -euo pipefail
+# Host unit tests (ctest running the cmocka programs), then the boot tests in QEMU.
+# Both leave JUnit files in reports/ for the repository's test summary.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p reports
-ctest --test-dir build/host --output-on-failure --output-junit "$PWD/reports/ctest.xml"
-if [ -f tests/qemu/run.sh ]; then
-  bash tests/qemu/run.sh
-fi
+rm -rf reports && mkdir -p reports
+status=0
+
+ctest --test-dir build/host --output-on-failure --output-junit "$PWD/reports/ctest.xml" || status=1
+node scripts/junit.mjs cmocka reports/ctest.xml > reports/cmocka.xml && rm reports/ctest.xml
+
+bash tests/qemu/run.sh | tee reports/qemu.log || status=1
+node scripts/junit.mjs lines "qemu boot tests" reports/qemu.log > reports/qemu.xml
+
+exit $status

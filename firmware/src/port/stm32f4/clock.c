@@ -1,0 +1,110 @@
+/*
+ * clock.c — system clock tree and SysTick. HSE → PLL for SYSCLK and the 48 MHz USB clock
+ * (RM0383 §6.2, RM0090 §7.2 for the F405), and the way back to the reset state before
+ * handing the chip to an application.
+ */
+#include "port.h"
+#include "stm32f4_regs.h"
+
+/* Polls of a ready flag before giving up. HSE start-up is at most 2 ms by the datasheet
+ * (DS10314 §6.3.8); at 16 MHz one poll takes several cycles, so this is well over 20 ms. */
+#define CLOCK_WAIT_POLLS 400000u
+
+static uint32_t clock_hclk = PORT_HSI_HZ;
+static uint32_t clock_pclk2 = PORT_HSI_HZ;
+
+static hal_status_t clock_wait(volatile uint32_t *reg, uint32_t mask, uint32_t expected) {
+  for (uint32_t polls = 0; polls < CLOCK_WAIT_POLLS; polls++) {
+    if ((*reg & mask) == expected) {
+      return HAL_OK;
+    }
+  }
+  return HAL_ERR_TIMEOUT;
+}
+
+hal_status_t clock_init_pll(void) {
+  /* RM0383 §6.3.1: HSE on, wait HSERDY. */
+  RCC->CR |= RCC_CR_HSEON;
+  if (clock_wait(&RCC->CR, RCC_CR_HSERDY, RCC_CR_HSERDY) != HAL_OK) {
+    RCC->CR &= ~RCC_CR_HSEON;
+    return HAL_ERR_TIMEOUT;
+  }
+#if BOARD_NEEDS_VOS_SCALE1
+  /* RM0383 §5.1.4: the scale is taken into account when the PLL starts, so set it first. */
+  RCC->APB1ENR |= RCC_APB1ENR_PWREN;
+  (void)RCC->APB1ENR;
+  PWR->CR = (PWR->CR & ~PWR_CR_VOS_MASK) | PWR_CR_VOS_SCALE1;
+#endif
+  /* RM0383 §6.3.2: PLLCFGR may only change while the PLL is off. P is encoded as P/2 - 1. */
+  RCC->CR &= ~RCC_CR_PLLON;
+  RCC->PLLCFGR = BOARD_PLL_M | (BOARD_PLL_N << 6) | (((BOARD_PLL_P / 2u) - 1u) << 16) |
+                 RCC_PLLCFGR_SRC_HSE | (BOARD_PLL_Q << 24);
+  RCC->CR |= RCC_CR_PLLON;
+  if (clock_wait(&RCC->CR, RCC_CR_PLLRDY, RCC_CR_PLLRDY) != HAL_OK) {
+    (void)clock_reset_to_hsi();
+    return HAL_ERR_TIMEOUT;
+  }
+  /* RM0383 §3.4.1: raise the wait states before raising the clock, and read back. */
+  FLASH_IF->ACR = BOARD_FLASH_LATENCY | FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN;
+  if ((FLASH_IF->ACR & FLASH_ACR_LATENCY_MASK) != BOARD_FLASH_LATENCY) {
+    (void)clock_reset_to_hsi();
+    return HAL_ERR_SEQUENCE;
+  }
+  /* Prescalers first (still on HSI), so APB1/APB2 never exceed their limits on the switch. */
+  RCC->CFGR = BOARD_CFGR_PRESCALERS | RCC_CFGR_SW_HSI;
+  RCC->CFGR = BOARD_CFGR_PRESCALERS | RCC_CFGR_SW_PLL;
+  if (clock_wait(&RCC->CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_PLL) != HAL_OK) {
+    (void)clock_reset_to_hsi();
+    return HAL_ERR_TIMEOUT;
+  }
+  clock_hclk = STM32DFU_SYSCLK_HZ;
+  /* PPRE2 field (CFGR[15:13]): 0xx is /1, 1xx is /2^(xx+1). */
+  uint32_t ppre2 = (BOARD_CFGR_PRESCALERS >> 13) & 0x7u;
+  clock_pclk2 = (ppre2 & 0x4u) != 0u ? STM32DFU_SYSCLK_HZ >> ((ppre2 & 0x3u) + 1u) : STM32DFU_SYSCLK_HZ;
+  return HAL_OK;
+}
+
+hal_status_t clock_reset_to_hsi(void) {
+  hal_status_t status = HAL_OK;
+  /* RM0383 §6.3.1/§6.3.3: HSI on, switch SYSCLK to it, then PLL and HSE off. */
+  RCC->CR |= RCC_CR_HSION;
+  if (clock_wait(&RCC->CR, RCC_CR_HSIRDY, RCC_CR_HSIRDY) != HAL_OK) {
+    status = HAL_ERR_TIMEOUT;
+  }
+  RCC->CFGR = RCC_CFGR_SW_HSI;
+  if (clock_wait(&RCC->CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_HSI) != HAL_OK) {
+    status = HAL_ERR_TIMEOUT;
+  }
+  RCC->CR &= ~(RCC_CR_PLLON | RCC_CR_HSEON | RCC_CR_CSSON | RCC_CR_HSEBYP);
+  (void)clock_wait(&RCC->CR, RCC_CR_PLLRDY, 0u);
+  RCC->PLLCFGR = RCC_PLLCFGR_RESET;
+  RCC->CIR = 0u;
+  /* Wait states may drop only once the clock has (RM0383 §3.4.1). */
+  FLASH_IF->ACR = 0u;
+  RCC->APB1ENR &= ~RCC_APB1ENR_PWREN;
+  clock_hclk = PORT_HSI_HZ;
+  clock_pclk2 = PORT_HSI_HZ;
+  return status;
+}
+
+uint32_t clock_hclk_hz(void) {
+  return clock_hclk;
+}
+
+uint32_t clock_pclk2_hz(void) {
+  return clock_pclk2;
+}
+
+void systick_start(uint32_t hclk_hz) {
+  /* PM0214 §4.5: reload = ticks per period - 1; 24-bit counter. */
+  SYSTICK->CTRL = 0u;
+  SYSTICK->LOAD = (hclk_hz / 1000u) - 1u;
+  SYSTICK->VAL = 0u;
+  SYSTICK->CTRL = SYSTICK_CTRL_CLKSOURCE | SYSTICK_CTRL_TICKINT | SYSTICK_CTRL_ENABLE;
+}
+
+void systick_stop(void) {
+  SYSTICK->CTRL = 0u;
+  SYSTICK->LOAD = 0u;
+  SYSTICK->VAL = 0u;
+}

@@ -1,0 +1,137 @@
+/*
+ * flash.c — embedded flash driver (RM0383 §3.5–3.6, RM0090 §3.6): unlock, sector erase by
+ * SNB, x32 programming, error flags, bounded BSY waits, lock.
+ *
+ * While an operation runs, any fetch from flash stalls the bus (RM0383 §3.5.2), including
+ * this code's own polling; the bounds below are for a BSY that never clears.
+ */
+#include <stddef.h>
+
+#include "port.h"
+#include "stm32f4_regs.h"
+
+typedef struct {
+  uint32_t start, size, erase_ms_typ, erase_ms_max;
+} flash_sector_t;
+
+static const flash_sector_t flash_sectors[STM32DFU_SECTOR_COUNT] = STM32DFU_SECTOR_TABLE;
+
+/* Wait for BSY to clear: by the tick when it runs, and by a poll count that cannot be
+ * shorter than `max_ms` even at one cycle per poll, for when it does not. */
+static hal_status_t flash_wait_idle(uint32_t max_ms) {
+  uint32_t start = hal_millis();
+  uint32_t polls_left = (max_ms + 10u) * (STM32DFU_SYSCLK_HZ / 1000u);
+  while ((FLASH_IF->SR & FLASH_SR_BSY) != 0u) {
+    if (hal_millis() - start > max_ms + 10u || polls_left-- == 0u) {
+      return HAL_ERR_TIMEOUT;
+    }
+  }
+  return HAL_OK;
+}
+
+static hal_status_t flash_status_from_sr(uint32_t sr) {
+  if ((sr & FLASH_SR_WRPERR) != 0u) {
+    return HAL_ERR_PROTECTED;
+  }
+  if ((sr & (FLASH_SR_PGAERR | FLASH_SR_PGPERR)) != 0u) {
+    return HAL_ERR_ALIGNMENT;
+  }
+  if ((sr & FLASH_SR_ERRORS) != 0u) {
+    return HAL_ERR_SEQUENCE;
+  }
+  return HAL_OK;
+}
+
+static hal_status_t flash_unlock(void) {
+  /* RM0383 §3.5.1: the key sequence; a wrong sequence locks CR until the next reset. */
+  if ((FLASH_IF->CR & FLASH_CR_LOCK) != 0u) {
+    FLASH_IF->KEYR = FLASH_KEY1;
+    FLASH_IF->KEYR = FLASH_KEY2;
+  }
+  if ((FLASH_IF->CR & FLASH_CR_LOCK) != 0u) {
+    return HAL_ERR_SEQUENCE;
+  }
+  FLASH_IF->SR = FLASH_SR_ERRORS | FLASH_SR_EOP; /* write-1-to-clear leftovers */
+  return HAL_OK;
+}
+
+static void flash_lock(void) {
+  FLASH_IF->CR = FLASH_CR_LOCK;
+}
+
+/* After an erase or program the ART data cache may hold stale lines (RM0383 §3.4.2): reset
+ * it while disabled, then enable it again. */
+static void flash_flush_data_cache(void) {
+  uint32_t acr = FLASH_IF->ACR;
+  if ((acr & FLASH_ACR_DCEN) != 0u) {
+    FLASH_IF->ACR = acr & ~FLASH_ACR_DCEN;
+    FLASH_IF->ACR = (acr & ~FLASH_ACR_DCEN) | FLASH_ACR_DCRST;
+    FLASH_IF->ACR = acr;
+  }
+}
+
+hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
+  if (sector_index >= STM32DFU_SECTOR_COUNT) {
+    return HAL_ERR_SEQUENCE;
+  }
+  hal_status_t status = flash_wait_idle(flash_sectors[sector_index].erase_ms_max);
+  if (status == HAL_OK) {
+    status = flash_unlock();
+  }
+  if (status == HAL_OK) {
+    /* RM0383 §3.6.3 sector erase: SER + SNB (sector numbers equal table indexes on the
+     * single-bank F411 and F405), PSIZE for the x32 parallelism, then STRT. */
+    FLASH_IF->CR = FLASH_CR_PSIZE_X32 | FLASH_CR_SER | (sector_index << FLASH_CR_SNB_SHIFT);
+    FLASH_IF->CR |= FLASH_CR_STRT;
+    __asm__ volatile("dsb" ::: "memory");
+    status = flash_wait_idle(flash_sectors[sector_index].erase_ms_max);
+    if (status == HAL_OK) {
+      status = flash_status_from_sr(FLASH_IF->SR);
+    }
+  }
+  flash_lock();
+  flash_flush_data_cache();
+  return status;
+}
+
+hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t length) {
+  if ((address % STM32DFU_FLASH_PROGRAM_UNIT) != 0u || (length % STM32DFU_FLASH_PROGRAM_UNIT) != 0u) {
+    return HAL_ERR_ALIGNMENT;
+  }
+  if (address < STM32DFU_FLASH_BASE || length > STM32DFU_FLASH_SIZE ||
+      address - STM32DFU_FLASH_BASE > STM32DFU_FLASH_SIZE - length) {
+    return HAL_ERR_PROTECTED;
+  }
+  hal_status_t status = flash_wait_idle(1u);
+  if (status == HAL_OK) {
+    status = flash_unlock();
+  }
+  /* Program time is 100 µs max per word (DS10314 §6.3.12): 1 ms is a generous bound. */
+  for (uint32_t offset = 0; status == HAL_OK && offset < length; offset += 4u) {
+    uint32_t word = (uint32_t)data[offset] | ((uint32_t)data[offset + 1u] << 8) |
+                    ((uint32_t)data[offset + 2u] << 16) | ((uint32_t)data[offset + 3u] << 24);
+    volatile uint32_t *target = (volatile uint32_t *)(uintptr_t)(address + offset);
+    /* RM0383 §3.6.4: PG with PSIZE x32, one word write, wait BSY, check errors. */
+    FLASH_IF->CR = FLASH_CR_PSIZE_X32 | FLASH_CR_PG;
+    *target = word;
+    __asm__ volatile("dsb" ::: "memory");
+    status = flash_wait_idle(1u);
+    if (status == HAL_OK) {
+      status = flash_status_from_sr(FLASH_IF->SR);
+    }
+    FLASH_IF->CR = 0u;
+    if (status == HAL_OK && *target != word) {
+      status = HAL_ERR_VERIFY;
+    }
+  }
+  flash_lock();
+  flash_flush_data_cache();
+  return status;
+}
+
+void hal_flash_read(uint32_t address, uint8_t *out, uint32_t length) {
+  const volatile uint8_t *source = (const volatile uint8_t *)(uintptr_t)address;
+  for (uint32_t i = 0; i < length; i++) {
+    out[i] = source[i];
+  }
+}

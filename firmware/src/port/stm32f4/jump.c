@@ -1,0 +1,53 @@
+/*
+ * jump.c — leaving the bootloader: system reset, or the hand-over to the application with
+ * the chip back in (nearly) its reset state, so the application starts as after a reset.
+ */
+#include "port.h"
+#include "stm32f4_regs.h"
+
+void hal_system_reset(void) {
+  uart_flush();
+  /* PM0214 §4.4.4: VECTKEY and SYSRESETREQ; DSB so earlier writes complete first. */
+  __asm__ volatile("dsb" ::: "memory");
+  SCB->AIRCR = SCB_AIRCR_SYSRESETREQ;
+  __asm__ volatile("dsb" ::: "memory");
+  for (;;) {
+  }
+}
+
+void hal_jump_to_application(uint32_t vector_table) {
+  const volatile uint32_t *vectors = (const volatile uint32_t *)(uintptr_t)vector_table;
+  uint32_t stack = vectors[0];
+  uint32_t entry = vectors[1];
+
+  __asm__ volatile("cpsid i" ::: "memory");
+  systick_stop();
+  /* Every NVIC line disabled and its pending flag cleared (PM0214 §4.2.3, §4.2.6). */
+  for (uint32_t i = 0; i < 8u; i++) {
+    NVIC->ICER[i] = 0xFFFFFFFFu;
+    NVIC->ICPR[i] = 0xFFFFFFFFu;
+  }
+  SCB->ICSR = SCB_ICSR_PENDSTCLR | SCB_ICSR_PENDSVCLR;
+#if BOARD_HAS_USB
+  otg_fs_deinit();
+#endif
+  uart_deinit();
+  gpio_reset();
+#if !STM32DFU_EMULATED
+  /* QEMU does not model RCC; the emulated board never left HSI. */
+  (void)clock_reset_to_hsi();
+#endif
+  SCB->VTOR = vector_table;
+  __asm__ volatile("dsb\n isb" ::: "memory");
+  /* MSP from the application's table, interrupts enabled again as after a reset (all
+   * sources are off), then its reset handler. No stack use after MSP changes. */
+  __asm__ volatile(
+      "msr msp, %0\n"
+      "cpsie i\n"
+      "bx %1\n"
+      :
+      : "r"(stack), "r"(entry)
+      : "memory");
+  for (;;) {
+  }
+}

@@ -1,0 +1,77 @@
+/*
+ * main.c — the bootloader on an STM32F4: boot decision before anything is initialised,
+ * then clocks, USB and the portable core's DFU mode (bootloader.h "Call order").
+ */
+#include "bootloader.h"
+#include "port.h"
+
+static const char *const verdict_reasons[] = {
+    [BOOT_STAY_REQUESTED] = "stay: the application asked for DFU mode (boot-request word)",
+    [BOOT_STAY_BUTTON] = "stay: button held at reset",
+    [BOOT_STAY_NO_APP] = "stay: no application (first word erased)",
+    [BOOT_STAY_BAD_STAMP] = "stay: application stamp invalid (magic, length or CRC)",
+    [BOOT_STAY_BAD_VECTORS] = "stay: application vector table points outside SRAM or its region",
+    [BOOT_JUMP] = "jump: application valid",
+};
+
+static void report_verdict(boot_verdict_t verdict) {
+  uart_write("stm32dfu bootloader (" STM32DFU_BOARD_ID "): ");
+  uart_write((uint32_t)verdict < sizeof verdict_reasons / sizeof verdict_reasons[0] ? verdict_reasons[verdict]
+                                                                                      : "stay: unknown verdict");
+  uart_write("\r\n");
+}
+
+int main(void) {
+  /* Decide on the reset clock, before clocks or USB exist, so a jump leaves nothing to undo
+   * but the console. */
+  boot_verdict_t verdict = boot_decide();
+  uart_init(PORT_HSI_HZ);
+  report_verdict(verdict);
+  if (verdict == BOOT_JUMP) {
+    uart_write("jump to ");
+    uart_write_hex32(STM32DFU_APP_BASE);
+    uart_write("\r\n");
+    hal_jump_to_application(STM32DFU_APP_BASE);
+  }
+
+#if STM32DFU_EMULATED
+  /* QEMU models no RCC, flash interface or OTG_FS: report what DFU mode would start with
+   * (the boot-request word as boot_decide left it) and end the run. */
+  uint32_t magic = 0u;
+  uint32_t check = 0u;
+  hal_boot_request_read(&magic, &check);
+  uart_write("boot-request word after decision: ");
+  uart_write_hex32(magic);
+  uart_write(" ");
+  uart_write_hex32(check);
+  uart_write("\r\ndfu mode: no USB on this board, stopping\r\n");
+  uart_flush();
+  semihosting_exit(true);
+#else
+  led_init();
+  hal_status_t clock = clock_init_pll();
+  if (clock != HAL_OK) {
+    /* Without HSE there is no accurate 48 MHz for USB: show the error pattern and stop. */
+    uart_write("clock: HSE/PLL did not start, DFU mode unavailable\r\n");
+    systick_start(PORT_HSI_HZ);
+    hal_led(HAL_LED_ERROR);
+    for (;;) {
+      __asm__ volatile("wfi");
+    }
+  }
+  uart_init(clock_pclk2_hz());
+  uart_write("dfu mode: USB on, waiting for the host\r\n");
+  systick_start(clock_hclk_hz());
+  hal_led(HAL_LED_IDLE);
+  if (otg_fs_init() != HAL_OK) {
+    uart_write("usb: OTG_FS core did not come out of reset\r\n");
+    hal_led(HAL_LED_ERROR);
+  }
+  bl_init(&bl_profile_stm32dfu);
+  for (;;) {
+    otg_fs_poll();
+    bl_poll();
+  }
+#endif
+  return 0;
+}

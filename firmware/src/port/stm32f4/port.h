@@ -1,0 +1,65 @@
+/*
+ * port.h — the STM32F4 port's own pieces, shared by the bootloader (with the portable core)
+ * and the example application. hal.h is what the core sees; this is what main() sees.
+ */
+#ifndef STM32DFU_PORT_H
+#define STM32DFU_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "board.h"
+#include "hal.h"
+
+/* HSI, the clock every STM32F4 runs from out of reset (RM0383 §6.2.2). */
+#define PORT_HSI_HZ 16000000u
+
+/* ---- Clocks (clock.c) ---- */
+
+/* HSE → PLL → SYSCLK with the board's M/N/P/Q, 48 MHz for OTG_FS. Every wait is bounded;
+ * on a timeout the chip is left on HSI and the error is returned. */
+hal_status_t clock_init_pll(void);
+/* Back to the reset state: HSI as SYSCLK, PLL and HSE off, prescalers and wait states reset. */
+hal_status_t clock_reset_to_hsi(void);
+/* HCLK in Hz as configured by the calls above (SYSCLK with an AHB prescaler of 1). */
+uint32_t clock_hclk_hz(void);
+/* APB2 clock in Hz (USART1's kernel clock). */
+uint32_t clock_pclk2_hz(void);
+/* SysTick at 1 kHz from HCLK, interrupt enabled. */
+void systick_start(uint32_t hclk_hz);
+void systick_stop(void);
+
+/* ---- Pins (board_io.c) ---- */
+void led_init(void);
+void led_set(bool on);
+/* Advance the current hal_led pattern; called once per millisecond tick. */
+void led_tick(uint32_t millis);
+/* GPIO ports A..C back to their reset configuration, clocks off. */
+void gpio_reset(void);
+
+/* ---- USART1 console (uart.c); every wait bounded, output dropped on timeout ---- */
+void uart_init(uint32_t pclk_hz);
+void uart_write(const char *text);
+void uart_write_hex32(uint32_t value);
+void uart_flush(void);
+void uart_deinit(void);
+
+/* ---- USB OTG_FS device, EP0 only, polled (otg_fs.c) ----
+ * Events go to the usbd_* functions of bootloader.h: the core's in the bootloader, the
+ * application's own runtime DFU layer in the example application. */
+hal_status_t otg_fs_init(void);
+void otg_fs_poll(void);
+void otg_fs_deinit(void);
+
+/* ---- Semihosting (semihosting.c), emulated boards only ---- */
+__attribute__((noreturn)) void semihosting_exit(bool success);
+/* The argument string QEMU was given (-semihosting-config arg=...); 0-terminated.
+ * Returns false when the debugger offers none. */
+bool semihosting_command_line(char *out, uint32_t size);
+
+/* ---- Startup (startup.c) ---- */
+/* MSP as the reset handler found it: the application checks that the bootloader loaded it
+ * from the application's vector table. */
+extern uint32_t port_initial_msp;
+
+#endif /* STM32DFU_PORT_H */
