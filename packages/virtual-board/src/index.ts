@@ -1,0 +1,54 @@
+export { APP_RUNTIME_INTERFACE_NAME, ApplicationModel } from './app-model.js';
+export {
+  type BoardEvent,
+  type BoardEventType,
+  type BoardFaults,
+  type BoardMode,
+  createVirtualBoard,
+  defaultUid,
+  type ResetCause,
+  serialFromUid,
+  VirtualBoard,
+  type VirtualBoardOptions,
+} from './board.js';
+export { type TimerHandle, VirtualClock } from './clock.js';
+export {
+  type ConfigurationDescriptor,
+  DescriptorError,
+  type DeviceDescriptor,
+  type DfuFunctionalDescriptor,
+  type InterfaceDescriptor,
+  parseConfigurationDescriptor,
+  parseDeviceDescriptor,
+  parseStringDescriptor,
+} from './descriptors.js';
+export {
+  VirtualBoardError,
+  type VirtualBoardErrorCode,
+  type VirtualBoardErrorDetails,
+} from './errors.js';
+export {
+  ATTACH_DEBOUNCE_MS,
+  BUS_RESET_MS,
+  controlTransferBusMs,
+  EP0_MAX_PACKET,
+  FRAME_MS,
+  nextFrame,
+} from './timing.js';
+export { VirtualUsbDevice } from './usb-device.js';
+export { DFU_REQUEST, DFU_STATE } from './usb-function.js';
+export type {
+  Clock,
+  UsbAlternateLike,
+  UsbConfigurationLike,
+  UsbConnectionEventLike,
+  UsbConnectionListener,
+  UsbControlSetup,
+  UsbDeviceLike,
+  UsbInTransferResult,
+  UsbInterfaceLike,
+  UsbLike,
+  UsbOutTransferResult,
+} from './usb-types.js';
+export type { BootVerdict } from './wasm-core.js';
+export { compileWasm, defaultWasmUrl, type WasmSource } from './wasm-loader.js';

@@ -1,0 +1,84 @@
+import { VirtualBoardError } from './errors.js';
+
+/** Where the compiled core comes from: bytes, a compiled module, or a URL to fetch. */
+export type WasmSource = WebAssembly.Module | Uint8Array | ArrayBuffer | URL | string;
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/**
+ * The URL of a board's module as the build lays it out (dist/wasm/<board>.wasm). It is
+ * relative to this file, which sits in src/ or dist/, so both resolve to the same place;
+ * bundlers such as Vite see `new URL(..., import.meta.url)` and ship the file.
+ */
+export function defaultWasmUrl(boardId: string): URL {
+  return new URL(`../dist/wasm/${boardId}.wasm`, import.meta.url);
+}
+
+/** Compile (once per URL) the core for a board. */
+export function compileWasm(
+  source: WasmSource | undefined,
+  boardId: string,
+): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return Promise.resolve(source);
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    const bytes = source instanceof Uint8Array ? source.slice() : new Uint8Array(source.slice(0));
+    return WebAssembly.compile(bytes).catch((cause: unknown) => {
+      throw new VirtualBoardError(
+        'WASM_LOAD_FAILED',
+        `The bytes given as options.wasm are not a WebAssembly module (${String(cause)}): pass dist/wasm/${boardId}.wasm.`,
+        { value: boardId },
+        { cause },
+      );
+    });
+  }
+  const url =
+    source === undefined ? defaultWasmUrl(boardId) : new URL(String(source), import.meta.url);
+  const key = url.href;
+  let module = compiled.get(key);
+  if (!module) {
+    module = fetchAndCompile(url, boardId);
+    compiled.set(key, module);
+    module.catch(() => compiled.delete(key));
+  }
+  return module;
+}
+
+async function fetchAndCompile(url: URL, boardId: string): Promise<WebAssembly.Module> {
+  if (url.protocol === 'file:') {
+    throw new VirtualBoardError(
+      'WASM_LOAD_FAILED',
+      `Cannot fetch ${url.href}: in Node, import createVirtualBoard from '@stm32dfu/virtual-board/node' ` +
+        '(it reads the module from disk) or pass the bytes as options.wasm.',
+      { path: url.href },
+    );
+  }
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (cause) {
+    throw new VirtualBoardError(
+      'WASM_LOAD_FAILED',
+      `Fetching the bootloader core ${url.href} failed (${String(cause)}): check the URL is served.`,
+      { path: url.href },
+      { cause },
+    );
+  }
+  if (!response.ok) {
+    throw new VirtualBoardError(
+      'WASM_LOAD_FAILED',
+      `Fetching the bootloader core ${url.href} answered HTTP ${response.status}: build it with ` +
+        `\`pnpm --filter @stm32dfu/virtual-board build\` and serve dist/wasm/${boardId}.wasm.`,
+      { path: url.href },
+    );
+  }
+  try {
+    return await WebAssembly.compile(await response.arrayBuffer());
+  } catch (cause) {
+    throw new VirtualBoardError(
+      'WASM_LOAD_FAILED',
+      `${url.href} is not a WebAssembly module (${String(cause)}).`,
+      { path: url.href },
+      { cause },
+    );
+  }
+}
