@@ -1,0 +1,167 @@
+import { hex, type LayoutError } from '@stm32dfu/layout';
+import { stateName, statusName } from './constants.js';
+
+/** Stable codes for every way a DFU operation can fail; programs switch on these. */
+export type DfuErrorCode =
+  | 'DFU_STATUS'
+  | 'STALL'
+  | 'TIMEOUT'
+  | 'DEVICE_GONE'
+  | 'ADDRESS'
+  | 'ABORTED'
+  | 'PROTOCOL'
+  | 'NOT_DFU'
+  | 'UNSUPPORTED'
+  | 'VERIFY'
+  | 'IMAGE';
+
+/** Base class: `code` is for programs, `message` names the request/address and says what to do. */
+export class DfuError extends Error {
+  override readonly name: string = 'DfuError';
+  readonly code: DfuErrorCode;
+
+  constructor(code: DfuErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** The device answered GETSTATUS with a non-OK bStatus or with dfuERROR. */
+export class DfuStatusError extends DfuError {
+  override readonly name = 'DfuStatusError';
+  readonly status: number;
+  readonly statusName: string;
+  readonly state: number;
+  readonly stateName: string;
+  /** The flash address the failed command or block targeted, when there is one. */
+  readonly address: number | undefined;
+  /** What the host was doing ("erase", "write block 7", ...). */
+  readonly operation: string;
+
+  constructor(status: number, state: number, operation: string, address?: number) {
+    const where = address === undefined ? '' : ` at ${hex(address)}`;
+    super(
+      'DFU_STATUS',
+      `The device reported ${statusName(status)} in ${stateName(state)} during ${operation}${where}. ` +
+        hintForStatus(status),
+    );
+    this.status = status;
+    this.statusName = statusName(status);
+    this.state = state;
+    this.stateName = stateName(state);
+    this.address = address;
+    this.operation = operation;
+  }
+}
+
+function hintForStatus(status: number): string {
+  switch (status) {
+    case 8:
+      return 'The address is outside what the device accepts: check the image is linked for the application region.';
+    case 1:
+      return 'The device refused the target: the address or memory may be protected.';
+    case 3:
+    case 6:
+    case 7:
+      return 'Programming failed: retry; if it persists the flash may be worn or write-protected.';
+    case 4:
+    case 5:
+      return 'Erase failed: retry; check the sector is not write-protected (option bytes).';
+    default:
+      return 'Retry the operation; a power cycle of the board clears most device errors.';
+  }
+}
+
+/** The device stalled a request (DFU 1.1: it also enters dfuERROR). */
+export class StallError extends DfuError {
+  override readonly name = 'StallError';
+  readonly request: string;
+
+  constructor(request: string, detail = '') {
+    super(
+      'STALL',
+      `The device stalled ${request}${detail ? ` (${detail})` : ''}. It rejected the request in its current state; ` +
+        'the next operation clears the error (DFU_CLRSTATUS) and starts again.',
+    );
+    this.request = request;
+  }
+}
+
+/** Something did not happen before its deadline. */
+export class TimeoutError extends DfuError {
+  override readonly name = 'TimeoutError';
+  readonly what: string;
+  /** The time allowed, milliseconds. */
+  readonly deadlineMs: number;
+
+  constructor(what: string, deadlineMs: number) {
+    super(
+      'TIMEOUT',
+      `Timed out after ${deadlineMs} ms waiting for ${what}. Check the cable and that the board is still in DFU mode; ` +
+        'a power cycle may be needed.',
+    );
+    this.what = what;
+    this.deadlineMs = deadlineMs;
+  }
+}
+
+/** The device left the bus (unplugged, reset, or re-enumerated). */
+export class DeviceGoneError extends DfuError {
+  override readonly name = 'DeviceGoneError';
+  readonly during: string;
+
+  constructor(during: string, cause?: unknown) {
+    super(
+      'DEVICE_GONE',
+      `The device disconnected during ${during}. Reconnect it and run the operation again; ` +
+        'if it was mid-download the bootloader keeps the board in DFU mode.',
+      { cause },
+    );
+    this.during = during;
+  }
+}
+
+/** An address outside the device's layout or in a sector it does not allow. */
+export class AddressError extends DfuError {
+  override readonly name = 'AddressError';
+  readonly address: number;
+
+  constructor(address: number, message: string, cause?: LayoutError) {
+    super('ADDRESS', message, { cause });
+    this.address = address;
+  }
+}
+
+/** The caller's AbortSignal fired. */
+export class AbortError extends DfuError {
+  override readonly name = 'AbortError';
+  readonly phase: string;
+
+  constructor(phase: string, reason?: unknown) {
+    super(
+      'ABORTED',
+      `Aborted during ${phase}. The device is left in DFU mode; run the operation again to finish.`,
+      { cause: reason },
+    );
+    this.phase = phase;
+  }
+}
+
+/** The device answered in a way DFU 1.1 / DfuSe does not allow (wrong state, short reply, babble). */
+export class ProtocolError extends DfuError {
+  override readonly name = 'ProtocolError';
+}
+
+/** Read-back or CRC after writing did not match the image. */
+export class VerifyError extends DfuError {
+  override readonly name = 'VerifyError';
+  readonly address: number;
+
+  constructor(address: number, detail: string) {
+    super(
+      'VERIFY',
+      `Verification failed at ${hex(address)}: ${detail}. Flash again; if it persists the sector may be worn or protected.`,
+    );
+    this.address = address;
+  }
+}
