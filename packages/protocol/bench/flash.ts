@@ -4,9 +4,9 @@
  * sector: the virtual time taken and the floor the board model gives for the same work
  * (erase + program of what changed + bus time of the data blocks sent).
  */
+
 import { controlTransferBusMs } from '@stm32dfu/virtual-board';
 import { createVirtualBoard, type NodeVirtualBoard } from '@stm32dfu/virtual-board/node';
-import { stm32Crc } from '../src/crc.ts';
 import {
   DfuDevice,
   type DownloadResult,
@@ -14,7 +14,7 @@ import {
   download,
   type ProgressPhase,
 } from '../src/index.ts';
-import { makeApp } from '../test/app-image.ts';
+import { makeApp, restamp } from '../test/app-image.ts';
 
 const APP_BASE = 0x08008000;
 const APP_SIZE = 480 * 1024;
@@ -88,9 +88,7 @@ function changeOneSector(image: Uint8Array): Uint8Array {
   // Bytes inside sector 2 (16 kB), where the stamp also lives: exactly one sector differs.
   const out = image.slice();
   out.fill(0x5a, 0x1000, 0x1100);
-  const crc = stm32Crc(out.subarray(0x28), stm32Crc(out.subarray(0, 0x24)));
-  new DataView(out.buffer).setUint32(0x24, crc, true);
-  return out;
+  return restamp(out);
 }
 
 const board = await createVirtualBoard();

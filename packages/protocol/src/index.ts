@@ -1,5 +1,4 @@
 export * from './constants.js';
-export { stm32Crc } from './crc.js';
 export {
   type ConfigurationDescriptor,
   type DfuFunctionalDescriptor,

@@ -1,3 +1,4 @@
+import { crc32Stm32Words as stm32Crc } from '@stm32dfu/image-tools';
 import { type FlashTimings, formatSize, hex } from '@stm32dfu/layout';
 import {
   DFU_INTERFACE_CLASS,
@@ -5,7 +6,6 @@ import {
   DFU_PROTOCOL_DFU_MODE,
   DFUSE_FIRST_DATA_BLOCK,
 } from './constants.js';
-import { stm32Crc } from './crc.js';
 import type { Clock, UsbDeviceLike, UsbLike } from './device.js';
 import { DfuDevice, type DfuOpenOptions } from './dfu-device.js';
 import { AddressError, DeviceGoneError, DfuError, TimeoutError, VerifyError } from './errors.js';

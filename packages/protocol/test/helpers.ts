@@ -1,5 +1,5 @@
+import { crc32Stm32Words as stm32Crc } from '@stm32dfu/image-tools';
 import { dfuseLayoutFor, getLayout } from '@stm32dfu/layout';
-import { stm32Crc } from '../src/crc.ts';
 import { DFUSE_CMD_CRC } from '../src/index.ts';
 import { type DfuInterfaceSpec, dfu, type ScriptStep } from '../src/testing/index.ts';
 

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { parseDfuseLayout } from '@stm32dfu/layout';
 import { describe, expect, it } from 'vitest';
-import { AddressError, DfuError, formatPlan, planFlash, stm32Crc } from '../src/index.ts';
+import { AddressError, DfuError, formatPlan, planFlash } from '../src/index.ts';
 import { APP_BASE, board, OUR_LAYOUT } from './helpers.ts';
 
 const layout = parseDfuseLayout(OUR_LAYOUT);
@@ -128,23 +127,5 @@ describe('planFlash', () => {
       expect.objectContaining({ code: 'IMAGE' }),
     );
     expect(() => planFlash({ segments: [] }, { layout, transferSize: 2048 })).toThrow(DfuError);
-  });
-});
-
-describe('stm32Crc', () => {
-  it("matches the shared app-stamp CRC vectors (image-tools' fixture, also read by the firmware tests)", () => {
-    const url = new URL('../../image-tools/fixtures/app-stamp-vectors.txt', import.meta.url);
-    const lines = readFileSync(url, 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('crc '));
-    expect(lines.length).toBeGreaterThan(3);
-    for (const line of lines) {
-      const [, crc, hexData] = line.split(/\s+/);
-      const bytes =
-        hexData === '-'
-          ? new Uint8Array(0)
-          : Uint8Array.from(hexData!.match(/../g)!.map((h) => Number.parseInt(h, 16)));
-      expect(stm32Crc(bytes).toString(16).padStart(8, '0'), line).toBe(crc);
-    }
   });
 });

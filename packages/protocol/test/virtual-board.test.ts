@@ -1,6 +1,5 @@
 import { createVirtualBoard, type NodeVirtualBoard } from '@stm32dfu/virtual-board/node';
 import { describe, expect, it } from 'vitest';
-import { stm32Crc } from '../src/crc.ts';
 import {
   DeviceGoneError,
   DfuDevice,
@@ -12,7 +11,7 @@ import {
   planDownload,
   upload,
 } from '../src/index.ts';
-import { makeApp } from './app-image.ts';
+import { makeApp, restamp } from './app-image.ts';
 
 const APP_BASE = 0x08008000;
 const APP_SIZE = 480 * 1024;
@@ -223,11 +222,3 @@ describe("against ST's ROM bootloader model (Boot0 high)", () => {
     expect(board.readFlash(0x08000000, 4096)).toEqual(data);
   });
 });
-
-/** Recompute the stamp CRC after editing an image made by makeApp. */
-function restamp(image: Uint8Array): Uint8Array {
-  const out = image.slice();
-  const view = new DataView(out.buffer);
-  view.setUint32(0x24, stm32Crc(out.subarray(0x28), stm32Crc(out.subarray(0, 0x24))), true);
-  return out;
-}
