@@ -1,3 +1,4 @@
+import { SparseImage, stampImage } from '@stm32dfu/image-tools';
 /**
  * Raw DFU 1.1 / DfuSe requests over the board's WebUSB-shaped device, written out here so
  * the board is tested without the protocol package.
@@ -86,37 +87,6 @@ export async function waitForDevice(board: VirtualBoard, limitMs = 2000): Promis
   throw new Error(`no device after ${limitMs} ms (mode ${board.mode})`);
 }
 
-/**
- * The STM32 CRC unit (architecture contract 4, RM0383 §4): polynomial 0x04C11DB7, init
- * 0xFFFFFFFF, each little-endian word shifted in MSB first, no reflection, no final XOR.
- */
-export function stm32Crc(words: Iterable<number>, crc = 0xffffffff): number {
-  for (const word of words) {
-    crc = (crc ^ word) >>> 0;
-    for (let bit = 0; bit < 32; bit++) {
-      crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
-    }
-  }
-  return crc;
-}
-
-/**
- * Stamp an application image (contract 4): pad with 0xFF to whole words, then write magic
- * "STMP", length, version, and the CRC of every word except the CRC word at 0x24.
- */
-export function stampImage(image: Uint8Array, version: number): Uint8Array {
-  const out = new Uint8Array(Math.ceil(image.length / 4) * 4).fill(0xff);
-  out.set(image);
-  const view = new DataView(out.buffer);
-  view.setUint32(0x1c, 0x504d5453, true);
-  view.setUint32(0x20, out.length, true);
-  view.setUint32(0x28, version, true);
-  const words: number[] = [];
-  for (let i = 0; i < out.length; i += 4) if (i !== 0x24) words.push(view.getUint32(i, true));
-  view.setUint32(0x24, stm32Crc(words), true);
-  return out;
-}
-
 /** A plausible application: SP at the top of SRAM, Thumb reset handler, filler code. */
 export function makeApplication(size: number, appBase = 0x08008000, seed = 1): Uint8Array {
   const image = new Uint8Array(size);
@@ -128,5 +98,9 @@ export function makeApplication(size: number, appBase = 0x08008000, seed = 1): U
   const view = new DataView(image.buffer);
   view.setUint32(0, 0x20020000, true);
   view.setUint32(4, (appBase + 0x200) | 1, true);
-  return stampImage(image, 0x01020003);
+  image.fill(0, 0x1c, 0x2c); // reserved vector slots 7–10, where the stamp goes
+  // Stamped by image-tools, as a user's build would be (contract 4).
+  const region = { start: appBase, size: 480 * 1024 };
+  const stamped = stampImage(SparseImage.fromBytes(appBase, image), region, { version: '1.2.3' });
+  return stamped.read(appBase, stamped.end - appBase, 0xff);
 }

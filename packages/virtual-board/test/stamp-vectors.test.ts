@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { createVirtualBoard } from '../src/node.ts';
-import { stampImage, stm32Crc } from './dfu-helpers.ts';
 
 // The shared contract-4 vectors: the same file the image-tools and firmware C tests read.
 const vectors = readFileSync(
@@ -16,21 +15,6 @@ const bytes = (hexText: string) =>
   hexText === '-'
     ? new Uint8Array(0)
     : Uint8Array.from(hexText.match(/../g)!, (b) => Number.parseInt(b, 16));
-
-test('the test stamper computes the STM32 CRC of the shared vectors', () => {
-  const crcs = vectors.filter((v) => v[0] === 'crc');
-  expect(crcs.length).toBeGreaterThan(0);
-  for (const [, expected, data] of crcs) {
-    const view = new DataView(bytes(data!).buffer);
-    const words = Array.from({ length: view.byteLength / 4 }, (_, i) =>
-      view.getUint32(i * 4, true),
-    );
-    expect(stm32Crc(words).toString(16).padStart(8, '0')).toBe(expected);
-  }
-  const valid = vectors.find((v) => v[0] === 'stamp' && v[3] === 'valid')!;
-  const image = bytes(valid[5]!);
-  expect(stampImage(image, Number.parseInt(valid[4]!, 16))).toEqual(image);
-});
 
 test('the core on the board accepts the valid stamps of the shared vectors and refuses the rest', async () => {
   const board = await createVirtualBoard({ powered: false });
