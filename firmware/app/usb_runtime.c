@@ -32,7 +32,8 @@
 
 #define LE16(v) (uint8_t)((v) & 0xFFu), (uint8_t)(((v) >> 8) & 0xFFu)
 
-/* DFU 1.1 §4.1.3 functional descriptor attributes: CanDnload | CanUpload | WillDetach. */
+/* DFU 1.1 §4.1.3 functional descriptor attributes: CanDnload | CanUpload | WillDetach
+ * (the virtual board's application model announces the same). */
 #define DFU_ATTRIBUTES 0x0Bu
 #define DFU_DETACH_TIMEOUT_MS 1000u
 #define DFU_TRANSFER_SIZE 2048u

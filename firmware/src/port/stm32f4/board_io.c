@@ -1,5 +1,6 @@
 /*
- * board_io.c — LED, button, unique id: the board's user interface (RM0383 §8 GPIO).
+ * board_io.c — LED, button, unique id: the board's user interface (RM0383 GPIO registers
+ * GPIOx_MODER/PUPDR/IDR/BSRR; clocks and resets in §6.3 RCC_AHB1ENR/RCC_AHB1RSTR).
  */
 #include "port.h"
 #include "stm32f4_regs.h"
@@ -18,8 +19,9 @@ static volatile hal_led_pattern_t led_pattern = HAL_LED_IDLE;
 static bool led_ready;
 
 void led_init(void) {
-  RCC->AHB1ENR |= 1u << STM32DFU_LED_PORT;
-  (void)RCC->AHB1ENR; /* RM0383 §6.3.10 note: two cycles before the port is usable */
+  RCC->AHB1ENR |= 1u << STM32DFU_LED_PORT; /* RM0383 §6.3 RCC_AHB1ENR */
+  (void)RCC->AHB1ENR; /* a read back lets the enable reach the port before its first access */
+  /* GPIOx_MODER 01: general-purpose output (push-pull, low speed: reset values). */
   LED_GPIO->MODER = (LED_GPIO->MODER & ~(3u << (2u * STM32DFU_LED_PIN))) | (1u << (2u * STM32DFU_LED_PIN));
   led_ready = true;
   led_set(false);
@@ -29,7 +31,7 @@ void led_set(bool on) {
   if (!led_ready) {
     return;
   }
-  /* BSRR: low half sets the pin, high half resets it (RM0383 §8.4.7). */
+  /* GPIOx_BSRR: low half sets the pin, high half resets it, atomically. */
   bool pin_high = STM32DFU_LED_ACTIVE_LOW ? !on : on;
   LED_GPIO->BSRR = pin_high ? LED_MASK : (LED_MASK << 16);
 }
@@ -48,9 +50,9 @@ void hal_led(hal_led_pattern_t pattern) {
 bool hal_button_pressed(void) {
 #if STM32DFU_HAS_BUTTON
   gpio_regs_t *gpio = GPIO_PORT(STM32DFU_BUTTON_PORT);
-  RCC->AHB1ENR |= 1u << STM32DFU_BUTTON_PORT;
+  RCC->AHB1ENR |= 1u << STM32DFU_BUTTON_PORT; /* RM0383 §6.3 RCC_AHB1ENR */
   (void)RCC->AHB1ENR;
-  /* Input with the internal pull toward the released level, then let it settle. */
+  /* GPIOx_MODER 00 input, GPIOx_PUPDR pull toward the released level, then let it settle. */
   gpio->MODER &= ~(3u << (2u * STM32DFU_BUTTON_PIN));
   uint32_t pull = STM32DFU_BUTTON_ACTIVE_LOW ? 1u : 2u; /* 01 pull-up, 10 pull-down */
   gpio->PUPDR = (gpio->PUPDR & ~(3u << (2u * STM32DFU_BUTTON_PIN))) | (pull << (2u * STM32DFU_BUTTON_PIN));
@@ -71,7 +73,8 @@ void hal_unique_id(uint8_t out[12]) {
 }
 
 void gpio_reset(void) {
-  /* Ports A..C are the ones the images use; pulse their reset, then gate their clocks. */
+  /* Ports A..C are the ones the images use; pulse their reset, then gate their clocks
+   * (RM0383 §6.3 RCC_AHB1RSTR, RCC_AHB1ENR). */
   const uint32_t ports = 0x7u;
   RCC->AHB1RSTR |= ports;
   RCC->AHB1RSTR &= ~ports;

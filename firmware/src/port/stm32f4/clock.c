@@ -23,20 +23,27 @@ static hal_status_t clock_wait(volatile uint32_t *reg, uint32_t mask, uint32_t e
 }
 
 hal_status_t clock_init_pll(void) {
-  /* RM0383 §6.3.1: HSE on, wait HSERDY. */
+  /* RM0383 §6.3 RCC_CR: a crystal, not an external clock (HSEBYP is writable only while
+   * HSE is off), then HSEON and wait for HSERDY. */
+  RCC->CR &= ~RCC_CR_HSEBYP;
   RCC->CR |= RCC_CR_HSEON;
   if (clock_wait(&RCC->CR, RCC_CR_HSERDY, RCC_CR_HSERDY) != HAL_OK) {
     RCC->CR &= ~RCC_CR_HSEON;
     return HAL_ERR_TIMEOUT;
   }
+  /* RM0383 §6.3 RCC_PLLCFGR may only change while the PLL is off (and nothing runs on it:
+   * SYSCLK is HSI here, as after reset or clock_reset_to_hsi). */
+  RCC->CR &= ~RCC_CR_PLLON;
+  (void)clock_wait(&RCC->CR, RCC_CR_PLLRDY, 0u);
 #if BOARD_NEEDS_VOS_SCALE1
-  /* RM0383 §5.1.4: the scale is taken into account when the PLL starts, so set it first. */
-  RCC->APB1ENR |= RCC_APB1ENR_PWREN;
+  /* RM0383 §5.4 PWR_CR.VOS: written while the PLL is off, it takes effect when the PLL
+   * starts; PWR_CSR.VOSRDY then says the regulator is there (checked below). */
+  RCC->APB1ENR |= RCC_APB1ENR_PWREN; /* RM0383 §6.3 RCC_APB1ENR */
   (void)RCC->APB1ENR;
   PWR->CR = (PWR->CR & ~PWR_CR_VOS_MASK) | PWR_CR_VOS_SCALE1;
 #endif
-  /* RM0383 §6.3.2: PLLCFGR may only change while the PLL is off. P is encoded as P/2 - 1. */
-  RCC->CR &= ~RCC_CR_PLLON;
+  /* RM0383 §6.3 RCC_PLLCFGR: PLLM [5:0], PLLN [14:6], PLLP [17:16] encoded as P/2 - 1,
+   * PLLSRC [22], PLLQ [27:24]. */
   RCC->PLLCFGR = BOARD_PLL_M | (BOARD_PLL_N << 6) | (((BOARD_PLL_P / 2u) - 1u) << 16) |
                  RCC_PLLCFGR_SRC_HSE | (BOARD_PLL_Q << 24);
   RCC->CR |= RCC_CR_PLLON;
@@ -44,13 +51,23 @@ hal_status_t clock_init_pll(void) {
     (void)clock_reset_to_hsi();
     return HAL_ERR_TIMEOUT;
   }
-  /* RM0383 §3.4.1: raise the wait states before raising the clock, and read back. */
+#if BOARD_NEEDS_VOS_SCALE1
+  if (clock_wait(&PWR->CSR, PWR_CSR_VOSRDY, PWR_CSR_VOSRDY) != HAL_OK) {
+    (void)clock_reset_to_hsi();
+    return HAL_ERR_TIMEOUT;
+  }
+#endif
+  /* RM0383 §3.4.1: raise the wait states before raising the clock, and read back
+   * (FLASH_ACR, §3.8). Caches are reset while still disabled, then enabled. */
+  FLASH_IF->ACR = BOARD_FLASH_LATENCY | FLASH_ACR_ICRST | FLASH_ACR_DCRST;
+  FLASH_IF->ACR = BOARD_FLASH_LATENCY;
   FLASH_IF->ACR = BOARD_FLASH_LATENCY | FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN;
   if ((FLASH_IF->ACR & FLASH_ACR_LATENCY_MASK) != BOARD_FLASH_LATENCY) {
     (void)clock_reset_to_hsi();
     return HAL_ERR_SEQUENCE;
   }
-  /* Prescalers first (still on HSI), so APB1/APB2 never exceed their limits on the switch. */
+  /* RM0383 §6.3 RCC_CFGR: prescalers first (still on HSI), so APB1 (50 MHz max) and APB2
+   * (100 MHz max) never exceed their limits on the switch; then SW = PLL, wait for SWS. */
   RCC->CFGR = BOARD_CFGR_PRESCALERS | RCC_CFGR_SW_HSI;
   RCC->CFGR = BOARD_CFGR_PRESCALERS | RCC_CFGR_SW_PLL;
   if (clock_wait(&RCC->CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_PLL) != HAL_OK) {
@@ -66,21 +83,34 @@ hal_status_t clock_init_pll(void) {
 
 hal_status_t clock_reset_to_hsi(void) {
   hal_status_t status = HAL_OK;
-  /* RM0383 §6.3.1/§6.3.3: HSI on, switch SYSCLK to it, then PLL and HSE off. */
+  /* RM0383 §6.3 RCC_CR / RCC_CFGR: HSI on, SYSCLK switched to it with the prescalers kept
+   * (so APB1 never sees 96 MHz undivided), then the prescalers back to their reset /1. */
   RCC->CR |= RCC_CR_HSION;
   if (clock_wait(&RCC->CR, RCC_CR_HSIRDY, RCC_CR_HSIRDY) != HAL_OK) {
     status = HAL_ERR_TIMEOUT;
   }
-  RCC->CFGR = RCC_CFGR_SW_HSI;
+  RCC->CFGR = (RCC->CFGR & ~RCC_CFGR_SW_MASK) | RCC_CFGR_SW_HSI;
   if (clock_wait(&RCC->CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_HSI) != HAL_OK) {
     status = HAL_ERR_TIMEOUT;
   }
+  RCC->CFGR = 0u; /* reset value: HSI, every prescaler /1, MCOs off */
+  /* PLL, HSE, clock security off; PLLCFGR and CIR to their reset values (RM0383 §6.3). */
   RCC->CR &= ~(RCC_CR_PLLON | RCC_CR_HSEON | RCC_CR_CSSON | RCC_CR_HSEBYP);
-  (void)clock_wait(&RCC->CR, RCC_CR_PLLRDY, 0u);
+  if (clock_wait(&RCC->CR, RCC_CR_PLLRDY, 0u) != HAL_OK) {
+    status = HAL_ERR_TIMEOUT;
+  }
   RCC->PLLCFGR = RCC_PLLCFGR_RESET;
+  RCC->CIR = RCC_CIR_CLEAR_ALL;
   RCC->CIR = 0u;
-  /* Wait states may drop only once the clock has (RM0383 §3.4.1). */
+  /* Wait states may drop only once the clock has (RM0383 §3.4.1). FLASH_ACR ends at its
+   * reset value 0 with both caches reset, so an application that enables them starts clean. */
+  FLASH_IF->ACR = FLASH_IF->ACR & FLASH_ACR_LATENCY_MASK;
+  FLASH_IF->ACR = FLASH_ACR_ICRST | FLASH_ACR_DCRST;
   FLASH_IF->ACR = 0u;
+  /* PWR (VOS) back to its reset state by a reset pulse, then its clock off (RM0383 §6.3
+   * RCC_APB1RSTR, RCC_APB1ENR). */
+  RCC->APB1RSTR |= RCC_APB1_PWR;
+  RCC->APB1RSTR &= ~RCC_APB1_PWR;
   RCC->APB1ENR &= ~RCC_APB1ENR_PWREN;
   clock_hclk = PORT_HSI_HZ;
   clock_pclk2 = PORT_HSI_HZ;
@@ -96,7 +126,7 @@ uint32_t clock_pclk2_hz(void) {
 }
 
 void systick_start(uint32_t hclk_hz) {
-  /* PM0214 §4.5: reload = ticks per period - 1; 24-bit counter. */
+  /* PM0214 §4.5 (STK_CTRL, STK_LOAD, STK_VAL): reload = ticks per period - 1, 24 bits. */
   SYSTICK->CTRL = 0u;
   SYSTICK->LOAD = (hclk_hz / 1000u) - 1u;
   SYSTICK->VAL = 0u;
@@ -104,6 +134,7 @@ void systick_start(uint32_t hclk_hz) {
 }
 
 void systick_stop(void) {
+  /* PM0214 §4.5: counter and interrupt off, registers at their reset values. */
   SYSTICK->CTRL = 0u;
   SYSTICK->LOAD = 0u;
   SYSTICK->VAL = 0u;

@@ -1,8 +1,9 @@
 /*
- * flash.c — embedded flash driver (RM0383 §3.5–3.6, RM0090 §3.6): unlock, sector erase by
- * SNB, x32 programming, error flags, bounded BSY waits, lock.
+ * flash.c — embedded flash driver (RM0383 §3.5 "Erase and program operations", registers
+ * in §3.8; RM0090 §3.6 and §3.9 for the F405): unlock, sector erase by SNB, x32
+ * programming, error flags, bounded BSY waits, lock, ART cache reset.
  *
- * While an operation runs, any fetch from flash stalls the bus (RM0383 §3.5.2), including
+ * While an operation runs, any fetch from flash stalls the bus (RM0383 §3.5), including
  * this code's own polling; the bounds below are for a BSY that never clears.
  */
 #include <stddef.h>
@@ -43,7 +44,8 @@ static hal_status_t flash_status_from_sr(uint32_t sr) {
 }
 
 static hal_status_t flash_unlock(void) {
-  /* RM0383 §3.5.1: the key sequence; a wrong sequence locks CR until the next reset. */
+  /* RM0383 §3.5.1 and §3.8 FLASH_KEYR: the key sequence; a wrong sequence locks CR until
+   * the next reset. */
   if ((FLASH_IF->CR & FLASH_CR_LOCK) != 0u) {
     FLASH_IF->KEYR = FLASH_KEY1;
     FLASH_IF->KEYR = FLASH_KEY2;
@@ -51,23 +53,28 @@ static hal_status_t flash_unlock(void) {
   if ((FLASH_IF->CR & FLASH_CR_LOCK) != 0u) {
     return HAL_ERR_SEQUENCE;
   }
-  FLASH_IF->SR = FLASH_SR_ERRORS | FLASH_SR_EOP; /* write-1-to-clear leftovers */
+  FLASH_IF->SR = FLASH_SR_ERRORS | FLASH_SR_EOP; /* §3.8 FLASH_SR: rc_w1, clear leftovers */
   return HAL_OK;
 }
 
 static void flash_lock(void) {
-  FLASH_IF->CR = FLASH_CR_LOCK;
+  FLASH_IF->CR = FLASH_CR_LOCK; /* §3.8 FLASH_CR: LOCK, every operation bit cleared */
 }
 
-/* After an erase or program the ART data cache may hold stale lines (RM0383 §3.4.2): reset
- * it while disabled, then enable it again. */
-static void flash_flush_data_cache(void) {
+/* After an erase or program the ART caches may hold lines of the old contents (RM0383
+ * §3.4 "ART accelerator"): each cache is reset while disabled (FLASH_ACR ICRST/DCRST are
+ * writable only then), the reset bit cleared, and the cache enabled again. */
+static void flash_reset_caches(void) {
   uint32_t acr = FLASH_IF->ACR;
-  if ((acr & FLASH_ACR_DCEN) != 0u) {
-    FLASH_IF->ACR = acr & ~FLASH_ACR_DCEN;
-    FLASH_IF->ACR = (acr & ~FLASH_ACR_DCEN) | FLASH_ACR_DCRST;
-    FLASH_IF->ACR = acr;
+  uint32_t enabled = acr & (FLASH_ACR_ICEN | FLASH_ACR_DCEN);
+  if (enabled == 0u) {
+    return;
   }
+  uint32_t disabled = acr & ~(FLASH_ACR_ICEN | FLASH_ACR_DCEN | FLASH_ACR_ICRST | FLASH_ACR_DCRST);
+  FLASH_IF->ACR = disabled;
+  FLASH_IF->ACR = disabled | FLASH_ACR_ICRST | FLASH_ACR_DCRST;
+  FLASH_IF->ACR = disabled;
+  FLASH_IF->ACR = disabled | enabled;
 }
 
 hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
@@ -79,8 +86,9 @@ hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
     status = flash_unlock();
   }
   if (status == HAL_OK) {
-    /* RM0383 §3.6.3 sector erase: SER + SNB (sector numbers equal table indexes on the
-     * single-bank F411 and F405), PSIZE for the x32 parallelism, then STRT. */
+    /* RM0383 §3.5.3 sector erase (FLASH_CR, §3.8): SER + SNB (bits 6:3; sector numbers
+     * equal table indexes on the single-bank F411 and F405), PSIZE x32 (§3.5.2, 2.7-3.6 V),
+     * then STRT. */
     FLASH_IF->CR = FLASH_CR_PSIZE_X32 | FLASH_CR_SER | (sector_index << FLASH_CR_SNB_SHIFT);
     FLASH_IF->CR |= FLASH_CR_STRT;
     __asm__ volatile("dsb" ::: "memory");
@@ -90,7 +98,7 @@ hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
     }
   }
   flash_lock();
-  flash_flush_data_cache();
+  flash_reset_caches();
   return status;
 }
 
@@ -111,7 +119,8 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
     uint32_t word = (uint32_t)data[offset] | ((uint32_t)data[offset + 1u] << 8) |
                     ((uint32_t)data[offset + 2u] << 16) | ((uint32_t)data[offset + 3u] << 24);
     volatile uint32_t *target = (volatile uint32_t *)(uintptr_t)(address + offset);
-    /* RM0383 §3.6.4: PG with PSIZE x32, one word write, wait BSY, check errors. */
+    /* RM0383 §3.5.4 programming (FLASH_CR): PG with PSIZE x32, one word write, wait BSY,
+     * check FLASH_SR errors. */
     FLASH_IF->CR = FLASH_CR_PSIZE_X32 | FLASH_CR_PG;
     *target = word;
     __asm__ volatile("dsb" ::: "memory");
@@ -120,12 +129,18 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
       status = flash_status_from_sr(FLASH_IF->SR);
     }
     FLASH_IF->CR = 0u;
-    if (status == HAL_OK && *target != word) {
+  }
+  flash_lock();
+  /* Read back only after the cache reset: a line cached by the blank check would still
+   * show the erased word. */
+  flash_reset_caches();
+  for (uint32_t offset = 0; status == HAL_OK && offset < length; offset += 4u) {
+    uint32_t word = (uint32_t)data[offset] | ((uint32_t)data[offset + 1u] << 8) |
+                    ((uint32_t)data[offset + 2u] << 16) | ((uint32_t)data[offset + 3u] << 24);
+    if (*(volatile uint32_t *)(uintptr_t)(address + offset) != word) {
       status = HAL_ERR_VERIFY;
     }
   }
-  flash_lock();
-  flash_flush_data_cache();
   return status;
 }
 

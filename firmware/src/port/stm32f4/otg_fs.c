@@ -1,28 +1,41 @@
 /*
  * otg_fs.c — USB OTG_FS in device mode, control endpoint 0 only, polled from the main loop
- * (RM0383 §22, "OTG_FS programming model" §22.17; RM0090 §34 for the F405).
+ * (RM0383 chapter 22; RM0090 chapter 34 for the F405).
  *
  * The core above deals in whole control transfers (hal.h); this file splits IN data into
  * 64-byte packets, gathers OUT data packets into the caller's buffer, runs the status
  * stages, and reports bus reset, SETUP, OUT completion and transfer completion through the
  * usbd_* entry points of bootloader.h.
+ *
+ * Citations: sequences come from the programming model, RM0383 §22.17 (§22.17.1 core
+ * initialization, §22.17.3 device initialization, §22.17.5 device programming model,
+ * §22.17.6 operational model); register fields are cited by register name (OTG_FS_GRSTCTL,
+ * ...), as in the manual's "OTG_FS control and status registers" section of chapter 22.
+ * docs/hardware.md "USB driver review" lists what was checked against them.
  */
 #include "bootloader.h"
 #include "port.h"
 #include "stm32f4_regs.h"
 
 #define EP0_PACKET 64u
-/* FIFO RAM is 1.25 kB = 320 words (RM0383 §22.11). RX: 10 words for SETUPs and status
- * (5 × control endpoints + 8), 17 for one 64-byte packet plus status, with room for a few
- * back-to-back packets: 128 words. TX0: two 64-byte packets, 32 words. 160 words in all. */
+/* FIFO RAM is 1.25 kB = 320 words (RM0383 ch. 22 "FIFO RAM allocation", device mode). RX needs 10 words
+ * for SETUPs (3 SETUPs × 3 words + the setup-done word), 1 for the global OUT NAK status and
+ * 2 × (64/4 + 1) for two packets with their status: 45; 128 leaves room for a burst while
+ * the main loop is busy. TX0 holds two 64-byte packets: 32 words. 160 words in all. */
 #define FIFO_RX_WORDS 128u
 #define FIFO_TX0_WORDS 32u
 _Static_assert(FIFO_RX_WORDS + FIFO_TX0_WORDS <= 320u, "OTG_FS FIFO RAM is 1.25 kB");
+_Static_assert(FIFO_RX_WORDS >= 45u, "RX FIFO: 3 SETUPs plus two 64-byte packets");
 _Static_assert(FIFO_TX0_WORDS >= 16u, "TX FIFO 0 holds at least one 64-byte packet");
+/* GUSBCFG.TRDT = 6 is the table's value for an AHB clock of 32 MHz or more (RM0383,
+ * OTG_FS_GUSBCFG, "TRDT values"); both images run OTG_FS only after clock_init_pll. */
+_Static_assert(STM32DFU_SYSCLK_HZ >= 32000000u, "TRDT 6 needs HCLK >= 32 MHz");
+#define OTG_TRDT_AHB_32MHZ_AND_UP 6u
 
-/* Bounds for the core's own handshakes; each poll is a register read on the AHB. */
+/* Bounds for the core's own handshakes; each poll is a register read on the AHB, so at
+ * 96 MHz this is a few milliseconds: far longer than any of them takes. */
 #define OTG_WAIT_POLLS 200000u
-/* A change of GUSBCFG.FDMOD takes effect after 25 ms (RM0383 §22.16.4). */
+/* A change of GUSBCFG.FDMOD takes effect after 25 ms (RM0383, OTG_FS_GUSBCFG FDMOD). */
 #define OTG_FORCE_MODE_MS 25u
 /* RX FIFO entries handled per poll before giving other work a turn. */
 #define OTG_RX_ENTRIES_PER_POLL 16u
@@ -47,6 +60,7 @@ static struct {
   uint16_t out_received;
   uint16_t out_last_packet;
   bool out_complete_pending;
+  bool setup_pending; /* a SETUP's data is in, its STUP not handled yet */
   bool ready;
 } otg;
 
@@ -60,32 +74,81 @@ static hal_status_t otg_wait(volatile uint32_t *reg, uint32_t mask, uint32_t exp
 }
 
 static void otg_pin_af10(uint32_t pin) {
+  /* RM0383 GPIO registers: GPIOx_MODER alternate function, GPIOx_OSPEEDR very high,
+   * GPIOx_AFRH AF10, which is OTG_FS on PA11/PA12 (DS10314 alternate function table). */
   gpio_regs_t *gpio = GPIO_PORT(0);
   gpio->MODER = (gpio->MODER & ~(3u << (2u * pin))) | (2u << (2u * pin));
   gpio->OSPEEDR |= 3u << (2u * pin);
   gpio->AFR[pin / 8u] = (gpio->AFR[pin / 8u] & ~(0xFu << (4u * (pin % 8u)))) | (10u << (4u * (pin % 8u)));
 }
 
+/* OTG_FS_GRSTCTL TXFFLSH/RXFFLSH: only while the AHB master is idle; each self-clears. */
+#define OTG_TXFNUM_ALL 0x10u /* OTG_FS_GRSTCTL.TXFNUM: every TX FIFO */
+static hal_status_t otg_flush_tx_fifo(uint32_t txfnum) {
+  if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_AHBIDL, OTG_GRSTCTL_AHBIDL) != HAL_OK) {
+    return HAL_ERR_TIMEOUT;
+  }
+  OTG_GLOBAL->GRSTCTL = OTG_GRSTCTL_TXFFLSH | (txfnum << OTG_GRSTCTL_TXFNUM_SHIFT); /* RM0383 OTG_FS_GRSTCTL */
+  return otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_TXFFLSH, 0u);
+}
+
 static hal_status_t otg_flush_fifos(void) {
-  /* RM0383 §22.16.4 GRSTCTL: flush all TX FIFOs, then the RX FIFO, each self-clearing. */
-  OTG_GLOBAL->GRSTCTL = OTG_GRSTCTL_TXFFLSH | OTG_GRSTCTL_TXFNUM_ALL;
-  hal_status_t status = otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_TXFFLSH, 0u);
-  OTG_GLOBAL->GRSTCTL = OTG_GRSTCTL_RXFFLSH;
+  hal_status_t status = otg_flush_tx_fifo(OTG_TXFNUM_ALL);
+  if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_AHBIDL, OTG_GRSTCTL_AHBIDL) != HAL_OK) {
+    return HAL_ERR_TIMEOUT;
+  }
+  OTG_GLOBAL->GRSTCTL = OTG_GRSTCTL_RXFFLSH; /* RM0383 OTG_FS_GRSTCTL */
   if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_RXFFLSH, 0u) != HAL_OK) {
     status = HAL_ERR_TIMEOUT;
   }
   return status;
 }
 
+/* RM0383 §22.17.5 "Endpoint initialization on USB reset" steps 3-4: FIFO RAM, SETUPs. */
+static void otg_fifo_layout(void) {
+  OTG_GLOBAL->GRXFSIZ = FIFO_RX_WORDS;                              /* OTG_FS_GRXFSIZ, words */
+  OTG_GLOBAL->DIEPTXF0 = (FIFO_TX0_WORDS << 16) | FIFO_RX_WORDS;    /* TX0FD | TX0FSA, words */
+}
+
+/* EP0 OUT accepts up to three back-to-back SETUPs whatever its NAK/EPENA state once
+ * STUPCNT is non-zero (RM0383 §22.17.6 "SETUP transactions"; OTG_FS_DOEPTSIZ0). */
+static void ep0_expect_setup(void) {
+  OTG_OUT_EP(0)->TSIZ = OTG_DOEPTSIZ0_STUPCNT3 | OTG_EP0TSIZ_PKTCNT1 | EP0_PACKET;
+}
+
+/* OUT endpoint 0 ready for one packet of a data or status stage (RM0383 §22.17.6 "OUT
+ * data transfers"): XFRSIZ is 7 bits, so a data stage is taken one packet at a time. */
+static void ep0_arm_out(void) {
+  ep0_expect_setup();
+  OTG_OUT_EP(0)->CTL |= OTG_EPCTL_EPENA | OTG_EPCTL_CNAK; /* OTG_FS_DOEPCTL0 */
+}
+
+/* Take back an IN packet the host never collected (a SETUP or a bus reset ended the
+ * transfer): NAK, disable, flush TX FIFO 0 (RM0383 §22.17.6 "IN endpoint disable";
+ * OTG_FS_DIEPCTL0 EPDIS, OTG_FS_DIEPINT0 INEPNE/EPDISD). */
+static void ep0_in_abort(void) {
+  if ((OTG_IN_EP(0)->CTL & OTG_EPCTL_EPENA) != 0u) {
+    OTG_IN_EP(0)->CTL |= OTG_EPCTL_SNAK;
+    (void)otg_wait(&OTG_IN_EP(0)->INT, OTG_DIEPINT_INEPNE, OTG_DIEPINT_INEPNE);
+    OTG_IN_EP(0)->CTL |= OTG_EPCTL_EPDIS | OTG_EPCTL_SNAK;
+    (void)otg_wait(&OTG_IN_EP(0)->INT, OTG_EPINT_EPDISD, OTG_EPINT_EPDISD);
+  }
+  OTG_IN_EP(0)->INT = OTG_DIEPINT_INEPNE | OTG_EPINT_EPDISD | OTG_EPINT_XFRC; /* rc_w1 */
+  (void)otg_flush_tx_fifo(0u);
+  OTG_IN_EP(0)->TSIZ = 0u; /* OTG_FS_DIEPTSIZ0: nothing queued */
+}
+
 hal_status_t otg_fs_init(void) {
   otg.ready = false;
-  RCC->AHB1ENR |= RCC_AHB1ENR_GPIOAEN;
-  RCC->AHB2ENR |= RCC_AHB2_OTGFS;
-  (void)RCC->AHB2ENR;
+  RCC->AHB1ENR |= RCC_AHB1ENR_GPIOAEN;  /* RM0383 §6.3 RCC_AHB1ENR */
+  RCC->AHB2ENR |= RCC_AHB2_OTGFS;       /* RM0383 §6.3 RCC_AHB2ENR */
+  (void)RCC->AHB2ENR;                   /* the clock is on before the first access */
   otg_pin_af10(11u); /* DM */
   otg_pin_af10(12u); /* DP */
 
-  /* Core soft reset (RM0383 §22.16.4 GRSTCTL): wait for AHB idle, CSRST, wait for clear. */
+  /* RM0383 §22.17.1 core initialization, preceded by the core soft reset of
+   * OTG_FS_GRSTCTL: AHB master idle, CSRST, wait for it to clear, idle again. GUSBCFG.PHYSEL
+   * is fixed at 1 on this part (only the full-speed serial transceiver exists). */
   if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_AHBIDL, OTG_GRSTCTL_AHBIDL) != HAL_OK) {
     return HAL_ERR_TIMEOUT;
   }
@@ -95,48 +158,57 @@ hal_status_t otg_fs_init(void) {
     return HAL_ERR_TIMEOUT;
   }
 
-  /* Core initialisation (§22.17.1): polled, so the global interrupt stays masked; device
-   * mode forced; TRDT = 6 for an AHB clock of 32 MHz or more (Table 130). */
+  /* §22.17.1 steps 1-2: polled, so GAHBCFG.GINT (global interrupt) stays 0; device mode forced (FDMOD);
+   * TRDT for this AHB clock. PCGCCTL clocks ungated. */
   OTG_GLOBAL->GAHBCFG = 0u;
-  OTG_GLOBAL->GUSBCFG = OTG_GUSBCFG_FDMOD | OTG_GUSBCFG_TRDT(6u) | OTG_GUSBCFG_PHYSEL;
-  OTG_PCGCCTL = 0u;
+  OTG_GLOBAL->GUSBCFG = OTG_GUSBCFG_FDMOD | OTG_GUSBCFG_TRDT(OTG_TRDT_AHB_32MHZ_AND_UP) | OTG_GUSBCFG_PHYSEL;
+  OTG_PCGCCTL = 0u; /* RM0383 OTG_FS_PCGCCTL */
   uint32_t start = hal_millis();
   for (uint32_t polls = 0; hal_millis() - start < OTG_FORCE_MODE_MS && polls < 40u * OTG_WAIT_POLLS; polls++) {
   }
+  if ((OTG_GLOBAL->GINTSTS & OTG_GINT_CMOD) != 0u) {
+    return HAL_ERR_SEQUENCE; /* OTG_FS_GINTSTS.CMOD still says host mode */
+  }
 
-  /* Device initialisation (§22.17.3): full speed, disconnected until hal_usb_connect. */
+  /* §22.17.3 device initialization step 1: full speed on the internal PHY, address 0,
+   * and soft-disconnected until hal_usb_connect (OTG_FS_DCFG, OTG_FS_DCTL). */
   OTG_DEVICE->DCFG = OTG_DCFG_DSPD_FULL;
   OTG_DEVICE->DCTL = OTG_DCTL_SDIS;
 
-  /* Transceiver on only now, so the pull-up cannot appear before SDIS holds it off. Without
-   * a VBUS sense line (the Black Pill has none) the B-session is forced valid with
-   * NOVBUSSENS (RM0383 §22.16.4 GCCFG). */
+  /* §22.17.3 step 3 (OTG_FS_GCCFG): transceiver on only now, so the pull-up cannot appear
+   * before SDIS holds it off. The Black Pill has no VBUS sense line: NOVBUSSENS (bit 21 on
+   * the F411) forces the B-session valid, and VBUSBSEN (bit 19) stays clear so PA9 is free
+   * for USART1. */
 #if STM32DFU_USB_VBUS_SENSE
   OTG_GLOBAL->GCCFG = OTG_GCCFG_PWRDWN | OTG_GCCFG_VBUSBSEN;
 #else
   OTG_GLOBAL->GCCFG = OTG_GCCFG_PWRDWN | OTG_GCCFG_NOVBUSSENS;
 #endif
 
-  OTG_GLOBAL->GRXFSIZ = FIFO_RX_WORDS;
-  OTG_GLOBAL->DIEPTXF0 = (FIFO_TX0_WORDS << 16) | FIFO_RX_WORDS;
+  otg_fifo_layout();
   hal_status_t status = otg_flush_fifos();
 
+  /* §22.17.5 "Endpoint initialization on USB reset" step 2 and §22.17.3 step 2: the
+   * events the poll loop reads (OTG_FS_DIEPMSK, DOEPMSK, DAINTMSK, GINTMSK). */
   OTG_DEVICE->DIEPMSK = OTG_EPINT_XFRC;
   OTG_DEVICE->DOEPMSK = OTG_EPINT_XFRC | OTG_EPINT_STUP;
   OTG_DEVICE->DAINTMSK = (1u << 16) | 1u; /* OUT0, IN0 */
   OTG_GLOBAL->GINTMSK = OTG_GINT_USBRST | OTG_GINT_ENUMDNE | OTG_GINT_RXFLVL | OTG_GINT_IEPINT |
                         OTG_GINT_OEPINT | OTG_GINT_USBSUSP | OTG_GINT_WKUINT;
-  OTG_GLOBAL->GINTSTS = 0xFFFFFFFFu;
+  OTG_GLOBAL->GINTSTS = 0xFFFFFFFFu; /* rc_w1: drop anything latched before now */
   otg.stage = EP0_IDLE;
+  otg.out_complete_pending = false;
+  otg.setup_pending = false;
   otg.ready = status == HAL_OK;
   return status;
 }
 
 void otg_fs_deinit(void) {
   if ((RCC->AHB2ENR & RCC_AHB2_OTGFS) != 0u) {
-    OTG_DEVICE->DCTL |= OTG_DCTL_SDIS;
+    OTG_DEVICE->DCTL |= OTG_DCTL_SDIS; /* OTG_FS_DCTL: pull-up off first */
   }
-  /* Peripheral reset and clock gate: the application finds OTG_FS as after a reset. */
+  /* RM0383 §6.3 RCC_AHB2RSTR pulse and RCC_AHB2ENR gate: the application finds OTG_FS
+   * (GCCFG.PWRDWN = 0, transceiver off) as after a reset. */
   RCC->AHB2RSTR |= RCC_AHB2_OTGFS;
   RCC->AHB2RSTR &= ~RCC_AHB2_OTGFS;
   RCC->AHB2ENR &= ~RCC_AHB2_OTGFS;
@@ -147,6 +219,7 @@ void hal_usb_connect(bool connected) {
   if (!otg.ready) {
     return;
   }
+  /* OTG_FS_DCTL.SDIS: the D+ pull-up follows it (RM0383 §22.17.3 "soft disconnect"). */
   if (connected) {
     OTG_DEVICE->DCTL &= ~OTG_DCTL_SDIS;
   } else {
@@ -155,26 +228,22 @@ void hal_usb_connect(bool connected) {
 }
 
 void hal_usb_set_address(uint8_t address) {
-  /* OTG_FS answers the SET_ADDRESS status stage from DAD already, so it is set now,
-   * before hal_usb_ep0_ack (RM0383 §22.16.5 DCFG). */
+  /* OTG_FS answers the SET_ADDRESS status stage with DAD already in force, so the address
+   * is written now, before hal_usb_ep0_ack (RM0383 §22.17.5 "control transfers", DCFG). */
   OTG_DEVICE->DCFG = (OTG_DEVICE->DCFG & ~OTG_DCFG_DAD_MASK) | (((uint32_t)address << OTG_DCFG_DAD_SHIFT) & OTG_DCFG_DAD_MASK);
-}
-
-/* OUT endpoint 0 ready for one packet; STUPCNT 3 keeps SETUPs welcome (§22.16.6 DOEPTSIZ0). */
-static void ep0_arm_out(void) {
-  OTG_OUT_EP(0)->TSIZ = OTG_DOEPTSIZ0_STUPCNT3 | OTG_EP0TSIZ_PKTCNT1 | EP0_PACKET;
-  OTG_OUT_EP(0)->CTL |= OTG_EPCTL_EPENA | OTG_EPCTL_CNAK;
 }
 
 static void ep0_in_packet(const uint8_t *data, uint16_t length) {
   uint32_t words = (length + 3u) / 4u;
-  /* §22.17.6 "IN data transfers": size and packet count, enable, then push the packet. */
+  /* §22.17.6 "IN data transfers": size and packet count (OTG_FS_DIEPTSIZ0), enable
+   * (OTG_FS_DIEPCTL0), then push the packet into TX FIFO 0. One packet per transfer, so
+   * the FIFO never needs the TXFE interrupt. */
   OTG_IN_EP(0)->TSIZ = OTG_EP0TSIZ_PKTCNT1 | length;
   OTG_IN_EP(0)->CTL |= OTG_EPCTL_EPENA | OTG_EPCTL_CNAK;
   if (words == 0u) {
     return;
   }
-  /* DTXFSTS0 counts free words; TX FIFO 0 is empty here, but the wait is bounded anyway. */
+  /* OTG_FS_DTXFSTS0 counts free words; TX FIFO 0 is empty here, but the wait is bounded. */
   uint32_t polls = 0u;
   while ((OTG_IN_EP(0)->TXFSTS & 0xFFFFu) < words) {
     if (++polls == OTG_WAIT_POLLS) {
@@ -203,11 +272,9 @@ void hal_usb_ep0_send(const uint8_t *data, uint16_t length) {
   otg.in_data = data;
   otg.in_remaining = length;
   /* USB 2.0 §5.5.3: a data stage shorter than wLength ends with a short packet; when its
-   * length is a multiple of the packet size that short packet has zero length. */
-  otg.in_zero_length_packet = length < otg.setup_length && (length % EP0_PACKET) == 0u;
-  if (length == 0u) {
-    otg.in_zero_length_packet = false;
-  }
+   * length is a multiple of the packet size that short packet has zero length. A zero-length
+   * data stage is itself that packet. */
+  otg.in_zero_length_packet = length != 0u && length < otg.setup_length && (length % EP0_PACKET) == 0u;
   ep0_in_next();
 }
 
@@ -230,30 +297,36 @@ void hal_usb_ep0_ack(void) {
 }
 
 void hal_usb_ep0_stall(void) {
-  /* For EP0 the core clears STALL itself when the next SETUP arrives (§22.16.6 DIEPCTL0). */
+  /* OTG_FS_DIEPCTL0/DOEPCTL0.STALL: for EP0 the core clears STALL itself when the next
+   * SETUP arrives (RM0383 §22.17.6 "STALL handshake"), so both directions stall until then. */
   otg.stage = EP0_IDLE;
+  otg.out_complete_pending = false;
   OTG_IN_EP(0)->CTL |= OTG_EPCTL_STALL;
   OTG_OUT_EP(0)->CTL |= OTG_EPCTL_STALL;
 }
 
 /* §22.17.5 "Endpoint initialization on USB reset". */
 static void otg_on_bus_reset(void) {
-  OTG_OUT_EP(0)->CTL |= OTG_EPCTL_SNAK;
+  OTG_OUT_EP(0)->CTL |= OTG_EPCTL_SNAK; /* step 1: NAK OUT */
+  ep0_in_abort();                        /* an IN packet of the old session must not leak */
   OTG_DEVICE->DCFG &= ~OTG_DCFG_DAD_MASK;
-  OTG_GLOBAL->GRXFSIZ = FIFO_RX_WORDS;
-  OTG_GLOBAL->DIEPTXF0 = (FIFO_TX0_WORDS << 16) | FIFO_RX_WORDS;
+  otg_fifo_layout(); /* step 3 */
   (void)otg_flush_fifos();
-  OTG_IN_EP(0)->INT = 0xFFFFFFFFu;
+  OTG_IN_EP(0)->INT = 0xFFFFFFFFu;  /* rc_w1 */
   OTG_OUT_EP(0)->INT = 0xFFFFFFFFu;
-  OTG_OUT_EP(0)->TSIZ = OTG_DOEPTSIZ0_STUPCNT3 | OTG_EP0TSIZ_PKTCNT1 | EP0_PACKET;
+  ep0_expect_setup(); /* step 4 */
   otg.stage = EP0_IDLE;
   otg.out_complete_pending = false;
+  otg.setup_pending = false;
   usbd_bus_reset();
 }
 
-/* §22.17.5 "Endpoint initialization on enumeration completion": EP0 max packet 64. */
+/* §22.17.5 "Endpoint initialization on enumeration completion": OTG_FS_DSTS.ENUMSPD is
+ * full speed (the only speed of this core); OTG_FS_DIEPCTL0.MPSIZ 0 means 64 bytes (the
+ * OUT side follows it). */
 static void otg_on_enumeration_done(void) {
-  OTG_IN_EP(0)->CTL = (OTG_IN_EP(0)->CTL & ~3u) | OTG_EP0CTL_MPSIZ_64;
+  (void)OTG_DEVICE->DSTS; /* step 1; ENUMSPD can only say full speed on this core */
+  OTG_IN_EP(0)->CTL = (OTG_IN_EP(0)->CTL & ~(3u | OTG_EPCTL_EPENA | OTG_EPCTL_EPDIS)) | OTG_EP0CTL_MPSIZ_64;
   OTG_DEVICE->DCTL |= OTG_DCTL_CGINAK;
 }
 
@@ -268,6 +341,10 @@ static void otg_read_fifo(uint8_t *out, uint16_t keep, uint16_t count) {
   }
 }
 
+/* One entry of the RX FIFO (§22.17.6 "OUT data transfers"; OTG_FS_GRXSTSP device mode:
+ * PKTSTS 2 OUT data, 3 OUT complete, 4 SETUP done, 6 SETUP data). Entries without data
+ * (1, 3, 4) only need popping: popping 3 raises DOEPINT.XFRC and popping 4 raises
+ * DOEPINT.STUP, which otg_fs_poll handles. */
 static void otg_on_rx_entry(void) {
   uint32_t status = OTG_GLOBAL->GRXSTSP;
   uint16_t count = (uint16_t)OTG_GRXSTS_BCNT(status);
@@ -277,6 +354,13 @@ static void otg_on_rx_entry(void) {
     return;
   }
   if (kind == OTG_PKTSTS_SETUP_DATA) {
+    /* Up to three SETUPs may arrive back to back; the last one counts, and it is acted on
+     * only at STUP (§22.17.6 "SETUP transactions"). A new SETUP ends the old transfer, so
+     * an IN packet still queued for it is taken back first. */
+    if ((OTG_IN_EP(0)->TSIZ & OTG_DIEPTSIZ0_PKTCNT_MASK) != 0u) {
+      ep0_in_abort();
+    }
+    otg.setup_pending = true;
     otg_read_fifo(otg.setup, count < 8u ? count : 8u, count);
   } else if (kind == OTG_PKTSTS_OUT_DATA) {
     if (otg.stage == EP0_DATA_OUT) {
@@ -288,13 +372,20 @@ static void otg_on_rx_entry(void) {
     } else {
       otg_read_fifo(NULL, 0u, count); /* status-stage zero-length packet, or stray data */
     }
+  } else {
+    otg_read_fifo(NULL, 0u, count); /* 1, 3, 4 carry no data; BCNT is 0 */
   }
 }
 
+/* Once a newer SETUP is in, the old transfer is over: a completed status stage is still
+ * reported, but a data stage is neither continued nor delivered. */
 static void otg_on_out_complete(void) {
-  if (otg.stage == EP0_DATA_OUT) {
+  if (otg.stage == EP0_DATA_OUT && otg.setup_pending) {
+    otg.stage = EP0_IDLE;
+  } else if (otg.stage == EP0_DATA_OUT) {
+    /* A full packet short of wLength: more follow (USB 2.0 §8.5.3). */
     if (otg.out_received < otg.out_length && otg.out_last_packet == EP0_PACKET) {
-      ep0_arm_out(); /* more packets of this data stage */
+      ep0_arm_out();
       return;
     }
     otg.stage = EP0_IDLE;
@@ -306,7 +397,9 @@ static void otg_on_out_complete(void) {
 }
 
 static void otg_on_in_complete(void) {
-  if (otg.stage == EP0_DATA_IN) {
+  if (otg.stage == EP0_DATA_IN && otg.setup_pending) {
+    otg.stage = EP0_IDLE;
+  } else if (otg.stage == EP0_DATA_IN) {
     if (otg.in_remaining > 0u) {
       ep0_in_next();
     } else if (otg.in_zero_length_packet) {
@@ -323,11 +416,13 @@ static void otg_on_in_complete(void) {
 }
 
 static void otg_on_setup(void) {
-  /* A SETUP ends whatever transfer was in progress (USB 2.0 §8.5.3). */
+  /* A SETUP ends whatever transfer was in progress (USB 2.0 §8.5.3). STUPCNT back to 3 so
+   * the next SETUPs are taken whatever happens to this one. */
   otg.stage = EP0_IDLE;
   otg.out_complete_pending = false;
+  otg.setup_pending = false;
   otg.setup_length = (uint16_t)(otg.setup[6] | (otg.setup[7] << 8));
-  OTG_OUT_EP(0)->TSIZ = OTG_DOEPTSIZ0_STUPCNT3 | OTG_EP0TSIZ_PKTCNT1 | EP0_PACKET;
+  ep0_expect_setup();
   usbd_setup(otg.setup);
 }
 
@@ -335,7 +430,7 @@ void otg_fs_poll(void) {
   if (!otg.ready) {
     return;
   }
-  uint32_t events = OTG_GLOBAL->GINTSTS;
+  uint32_t events = OTG_GLOBAL->GINTSTS; /* OTG_FS_GINTSTS, rc_w1 for the event bits */
   if ((events & OTG_GINT_USBRST) != 0u) {
     OTG_GLOBAL->GINTSTS = OTG_GINT_USBRST;
     otg_on_bus_reset();
@@ -354,25 +449,32 @@ void otg_fs_poll(void) {
   if (otg.out_complete_pending) {
     otg.out_complete_pending = false;
     otg.stage = EP0_IDLE;
-    usbd_ep0_out_complete(0u);
+    if (!otg.setup_pending) {
+      usbd_ep0_out_complete(0u);
+    }
   }
+  /* Events of the transfer in progress before a SETUP that ends it: IN completion, then
+   * OUT completion, then the SETUP. A new transfer's IN packet is queued only once its
+   * SETUP has been handled, so a pending IN XFRC always belongs to the old transfer (its
+   * last data packet, or the ZLP of its status stage, which the core must still see as
+   * usbd_ep0_transfer_complete). (Cores from 3.00a also raise XFRC for a SETUP; this core,
+   * 2.x on the F411 and F405, does not.) */
   events = OTG_GLOBAL->GINTSTS;
+  if ((events & OTG_GINT_IEPINT) != 0u) {
+    uint32_t flags = OTG_IN_EP(0)->INT;
+    OTG_IN_EP(0)->INT = flags; /* OTG_FS_DIEPINT0, rc_w1 */
+    if ((flags & OTG_EPINT_XFRC) != 0u) {
+      otg_on_in_complete();
+    }
+  }
   if ((events & OTG_GINT_OEPINT) != 0u) {
     uint32_t flags = OTG_OUT_EP(0)->INT;
-    OTG_OUT_EP(0)->INT = flags;
-    /* Completion of the previous stage first, then the SETUP that follows it. */
+    OTG_OUT_EP(0)->INT = flags; /* OTG_FS_DOEPINT0, rc_w1 */
     if ((flags & OTG_EPINT_XFRC) != 0u) {
       otg_on_out_complete();
     }
     if ((flags & OTG_EPINT_STUP) != 0u) {
       otg_on_setup();
-    }
-  }
-  if ((events & OTG_GINT_IEPINT) != 0u) {
-    uint32_t flags = OTG_IN_EP(0)->INT;
-    OTG_IN_EP(0)->INT = flags;
-    if ((flags & OTG_EPINT_XFRC) != 0u) {
-      otg_on_in_complete();
     }
   }
 }

@@ -81,7 +81,7 @@ void port_reset(uint32_t initial_msp) {
 #if PORT_STARTUP_SETS_VTOR
   /* The bootloader runs from 0x08000000, aliased at 0 after reset (RM0383 §2.4); point the
    * core at the flash address so the table's location never depends on the alias. */
-  SCB->VTOR = (uint32_t)(uintptr_t)port_vector_table_entries;
+  SCB->VTOR = (uint32_t)(uintptr_t)port_vector_table_entries; /* PM0214 §4.4 VTOR */
   __asm__ volatile("dsb\n isb" ::: "memory");
 #endif
   (void)main();

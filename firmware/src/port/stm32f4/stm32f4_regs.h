@@ -54,9 +54,11 @@ _Static_assert(offsetof(rcc_regs_t, APB2ENR) == 0x44, "RCC_APB2ENR");
 #define RCC_CFGR_SWS_HSI (0x0u << 2)
 #define RCC_CFGR_SWS_PLL (0x2u << 2)
 #define RCC_CFGR_PPRE1_DIV2 (0x4u << 10)
+#define RCC_CIR_CLEAR_ALL 0x00BF0000u  /* CSSC and every xxxRDYC (RM0383 §6.3.4) */
 #define RCC_AHB1ENR_GPIOAEN (1u << 0)
 #define RCC_AHB2_OTGFS (1u << 7)       /* same bit in AHB2RSTR and AHB2ENR */
-#define RCC_APB1ENR_PWREN (1u << 28)
+#define RCC_APB1_PWR (1u << 28)       /* same bit in APB1RSTR and APB1ENR */
+#define RCC_APB1ENR_PWREN RCC_APB1_PWR
 #define RCC_APB2_USART1 (1u << 4)      /* same bit in APB2RSTR and APB2ENR */
 
 /* ---- PWR (RM0383 §5.4): voltage scale 1 for HCLK above 84 MHz ---- */
@@ -67,6 +69,7 @@ typedef struct {
 #define PWR ((pwr_regs_t *)0x40007000u)
 #define PWR_CR_VOS_MASK (0x3u << 14)
 #define PWR_CR_VOS_SCALE1 (0x3u << 14)
+#define PWR_CSR_VOSRDY (1u << 14)      /* RM0383 §5.4 PWR_CSR */
 
 /* ---- Embedded flash interface (RM0383 §3.8, RM0090 §3.9) ---- */
 typedef struct {
@@ -185,7 +188,7 @@ _Static_assert(offsetof(nvic_regs_t, ICER) == 0x80, "NVIC_ICER");
 _Static_assert(offsetof(nvic_regs_t, ICPR) == 0x180, "NVIC_ICPR");
 #define NVIC ((nvic_regs_t *)0xE000E100u)
 
-/* ---- USB OTG_FS (RM0383 §22.16, RM0090 §34.16) ---- */
+/* ---- USB OTG_FS (RM0383 ch. 22 "OTG_FS control and status registers", RM0090 §34.16) ---- */
 typedef struct {
   REG32 GOTGCTL;   /* 0x000 */
   REG32 GOTGINT;   /* 0x004 */
@@ -244,8 +247,9 @@ _Static_assert(sizeof(otg_endpoint_regs_t) == 0x20, "OTG_FS endpoint stride");
 #define OTG_GRSTCTL_CSRST (1u << 0)
 #define OTG_GRSTCTL_RXFFLSH (1u << 4)
 #define OTG_GRSTCTL_TXFFLSH (1u << 5)
-#define OTG_GRSTCTL_TXFNUM_ALL (0x10u << 6)
+#define OTG_GRSTCTL_TXFNUM_SHIFT 6u
 #define OTG_GRSTCTL_AHBIDL (1u << 31)
+#define OTG_GINT_CMOD (1u << 0)         /* 0: device mode */
 #define OTG_GINT_RXFLVL (1u << 4)
 #define OTG_GINT_USBSUSP (1u << 11)
 #define OTG_GINT_USBRST (1u << 12)
@@ -256,8 +260,11 @@ _Static_assert(sizeof(otg_endpoint_regs_t) == 0x20, "OTG_FS endpoint stride");
 #define OTG_GRXSTS_EPNUM(v) ((v) & 0xFu)
 #define OTG_GRXSTS_BCNT(v) (((v) >> 4) & 0x7FFu)
 #define OTG_GRXSTS_PKTSTS(v) (((v) >> 17) & 0xFu)
-#define OTG_PKTSTS_OUT_DATA 2u
-#define OTG_PKTSTS_SETUP_DATA 6u
+#define OTG_PKTSTS_GLOBAL_OUT_NAK 1u
+#define OTG_PKTSTS_OUT_DATA 2u      /* BCNT bytes follow */
+#define OTG_PKTSTS_OUT_COMPLETE 3u  /* no data; raises DOEPINT.XFRC when popped */
+#define OTG_PKTSTS_SETUP_DONE 4u    /* no data; raises DOEPINT.STUP when popped */
+#define OTG_PKTSTS_SETUP_DATA 6u    /* 8 bytes follow */
 #define OTG_GCCFG_PWRDWN (1u << 16)
 #define OTG_GCCFG_VBUSBSEN (1u << 19)
 #define OTG_GCCFG_NOVBUSSENS (1u << 21)
@@ -273,8 +280,11 @@ _Static_assert(sizeof(otg_endpoint_regs_t) == 0x20, "OTG_FS endpoint stride");
 #define OTG_EPCTL_EPENA (1u << 31)
 #define OTG_EP0CTL_MPSIZ_64 0x0u
 #define OTG_EPINT_XFRC (1u << 0)
+#define OTG_EPINT_EPDISD (1u << 1)
 #define OTG_EPINT_STUP (1u << 3)
+#define OTG_DIEPINT_INEPNE (1u << 6)
 #define OTG_EP0TSIZ_PKTCNT1 (1u << 19)
+#define OTG_DIEPTSIZ0_PKTCNT_MASK (0x3u << 19)
 #define OTG_DOEPTSIZ0_STUPCNT3 (3u << 29)
 
 #endif /* STM32DFU_STM32F4_REGS_H */

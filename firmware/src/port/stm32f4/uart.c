@@ -1,5 +1,6 @@
 /*
- * uart.c — USART1 console on PA9 (TX) / PA10 (RX), 8N1 (RM0383 §19.3.2). Output only; RX is
+ * uart.c — USART1 console on PA9 (TX) / PA10 (RX), 8N1 (RM0383 §19.3.2 "character
+ * transmission", registers in §19.6 USART_SR/DR/BRR/CR1). Output only; RX is
  * enabled with a pull-up on PA10 because a floating PA10 disturbs ST's ROM DFU on Black Pills.
  */
 #include "port.h"
@@ -13,6 +14,7 @@ static bool uart_ready;
 static bool uart_wait(uint32_t flag);
 
 static void uart_pin_af7(uint32_t pin) {
+  /* GPIOx_MODER alternate function, GPIOx_AFRH AF7 = USART1 on PA9/PA10. */
   gpio_regs_t *gpio = GPIO_PORT(0);
   gpio->MODER = (gpio->MODER & ~(3u << (2u * pin))) | (2u << (2u * pin));
   gpio->AFR[pin / 8u] = (gpio->AFR[pin / 8u] & ~(0xFu << (4u * (pin % 8u)))) | (7u << (4u * (pin % 8u)));
@@ -21,16 +23,16 @@ static void uart_pin_af7(uint32_t pin) {
 void uart_init(uint32_t pclk_hz) {
 #if STM32DFU_HAS_UART
   uart_flush(); /* re-initialised after a clock change: let the last byte leave first */
-  RCC->AHB1ENR |= RCC_AHB1ENR_GPIOAEN;
+  RCC->AHB1ENR |= RCC_AHB1ENR_GPIOAEN; /* RM0383 §6.3 RCC_AHB1ENR, RCC_APB2ENR */
   RCC->APB2ENR |= RCC_APB2_USART1;
   (void)RCC->APB2ENR;
   uart_pin_af7(9u);
   uart_pin_af7(10u);
   gpio_regs_t *gpio = GPIO_PORT(0);
-  gpio->PUPDR = (gpio->PUPDR & ~(3u << 20)) | (1u << 20);
+  gpio->PUPDR = (gpio->PUPDR & ~(3u << 20)) | (1u << 20); /* GPIOx_PUPDR: PA10 pull-up */
   /* Oversampling by 16: BRR = f_pclk / baud, mantissa and 4-bit fraction together. */
   USART1->BRR = (pclk_hz + STM32DFU_UART_BAUD / 2u) / STM32DFU_UART_BAUD;
-  USART1->CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE;
+  USART1->CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE; /* §19.6 USART_CR1: 8N1 */
   uart_ready = true;
 #else
   (void)pclk_hz;
@@ -55,7 +57,7 @@ void uart_write(const char *text) {
       uart_ready = false; /* a stuck USART must not stall the boot */
       return;
     }
-    USART1->DR = (uint8_t)*text;
+    USART1->DR = (uint8_t)*text; /* §19.6 USART_DR, after USART_SR.TXE */
   }
 }
 
@@ -77,6 +79,7 @@ void uart_flush(void) {
 void uart_deinit(void) {
 #if STM32DFU_HAS_UART
   uart_flush();
+  /* RM0383 §6.3 RCC_APB2RSTR pulse and RCC_APB2ENR gate: USART1 as after reset. */
   RCC->APB2RSTR |= RCC_APB2_USART1;
   RCC->APB2RSTR &= ~RCC_APB2_USART1;
   RCC->APB2ENR &= ~RCC_APB2_USART1;
