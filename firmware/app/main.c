@@ -110,8 +110,20 @@ int main(void) {
     uart_write("usb: OTG_FS core did not come out of reset\r\n");
   }
   for (;;) {
-    app_usb_poll();
+    otg_fs_poll();
+    if (app_usb_detach_requested()) {
+      app_enter_bootloader();
+    }
   }
 #endif
   return 0;
+}
+
+void app_enter_bootloader(void) {
+  /* Contract 5: magic and complement, then a system reset; the bootloader clears them. */
+  hal_boot_request_write(STM32DFU_BOOT_REQUEST_MAGIC, ~STM32DFU_BOOT_REQUEST_MAGIC);
+  hal_usb_connect(false);
+  hal_system_reset();
+  for (;;) {
+  }
 }

@@ -2,14 +2,20 @@
  * usb_runtime.c — the example application's USB device: one configuration with the DFU
  * runtime interface (class 0xFE, subclass 0x01, protocol 0x01; DFU 1.1 §4.1) and its
  * functional descriptor with WillDetach, so DFU_DETACH alone sends the board to the
- * bootloader. It implements the usbd_* events the port's OTG_FS driver reports (the same
- * ones the bootloader core implements) on top of hal_usb_*.
+ * bootloader. Like the bootloader it announces bcdUSB 2.01 with a BOS (WebUSB and
+ * Microsoft OS 2.0 platform capabilities, usb_bos.h) and serves the MS OS 2.0 descriptor
+ * set, so Windows binds WinUSB without an INF and Chromium or dfu-util can send DETACH.
+ * It implements the usbd_* events the port's OTG_FS driver reports (the same ones the
+ * bootloader core implements) on top of hal_usb_*; it reaches hardware only through hal.h,
+ * so the host tests in tests/ build it as it is.
  */
 #include <stddef.h>
 
 #include "app.h"
 #include "bootloader.h"
-#include "port.h"
+#include "hal.h"
+#include "stm32dfu_layout.h"
+#include "usb_bos.h"
 
 /* USB 2.0 §9.4 standard requests and DFU 1.1 §3 class requests used here. */
 #define REQ_GET_STATUS 0x00u
@@ -28,6 +34,7 @@
 #define DESC_DEVICE 1u
 #define DESC_CONFIGURATION 2u
 #define DESC_STRING 3u
+#define DESC_BOS USB_DESC_TYPE_BOS
 #define STRING_INTERFACE 4u
 
 #define LE16(v) (uint8_t)((v) & 0xFFu), (uint8_t)(((v) >> 8) & 0xFFu)
@@ -39,7 +46,7 @@
 #define DFU_TRANSFER_SIZE 2048u
 
 static const uint8_t device_descriptor[18] = {
-    18, DESC_DEVICE, LE16(0x0200u), 0x00, 0x00, 0x00, 64,
+    18, DESC_DEVICE, LE16(USB_BOS_BCD_USB), 0x00, 0x00, 0x00, 64,
     LE16(STM32DFU_USB_VID), LE16(STM32DFU_USB_PID), LE16(STM32DFU_USB_BCD_DEVICE_APP),
     1, 2, 3, 1,
 };
@@ -52,6 +59,17 @@ static const uint8_t configuration_descriptor[27] = {
     /* DFU functional descriptor (type 0x21), DFU 1.1 */
     9, 0x21, DFU_ATTRIBUTES, LE16(DFU_DETACH_TIMEOUT_MS), LE16(DFU_TRANSFER_SIZE), LE16(0x0110u),
 };
+
+static const uint8_t bos_descriptor[] = USB_BOS_DESCRIPTOR_BYTES;
+_Static_assert(sizeof bos_descriptor == USB_BOS_TOTAL_LENGTH, "BOS wTotalLength");
+
+/* The CompatibleID covers the whole device, not a function subset for interface 0: with a
+ * single interface the device is not composite (no USBCCGP), and subsets are only meant for
+ * composite devices (MS OS 2.0 §4). An application that adds a second interface (a CDC
+ * console, say) becomes composite and must then wrap the CompatibleID in a configuration
+ * subset and a function subset whose bFirstInterface is the DFU runtime interface. */
+static const uint8_t ms_os_20_set[] = USB_MSOS20_SET_BYTES;
+_Static_assert(sizeof ms_os_20_set == USB_MSOS20_SET_LENGTH, "MS OS 2.0 set wTotalLength");
 
 static struct {
   uint8_t reply[2u + 2u * 32u]; /* the longest string descriptor, UTF-16LE */
@@ -113,6 +131,8 @@ static void standard_request(const uint8_t setup[8], uint16_t value, uint16_t le
       send_clipped(configuration_descriptor, sizeof configuration_descriptor, length);
     } else if (type == DESC_STRING && string_descriptor((uint8_t)value) != 0u) {
       send_clipped(usb.reply, usb.reply[0], length);
+    } else if (type == DESC_BOS) {
+      send_clipped(bos_descriptor, sizeof bos_descriptor, length);
     } else {
       hal_usb_ep0_stall(); /* device qualifier and others: full-speed only (USB 2.0 §9.6.2) */
     }
@@ -162,6 +182,17 @@ static void dfu_request(const uint8_t setup[8], uint16_t length) {
   }
 }
 
+/* Vendor requests: only the MS OS 2.0 descriptor set. WebUSB GET_URL stalls, as the BOS
+ * names no landing page. */
+static void vendor_request(const uint8_t setup[8], uint16_t length) {
+  uint16_t index = (uint16_t)(setup[4] | (setup[5] << 8));
+  if (setup[0] == 0xC0u && setup[1] == USB_BOS_MSOS20_VENDOR_CODE && index == USB_MSOS20_DESCRIPTOR_INDEX) {
+    send_clipped(ms_os_20_set, sizeof ms_os_20_set, length);
+  } else {
+    hal_usb_ep0_stall();
+  }
+}
+
 void usbd_bus_reset(void) {
   usb.configuration = 0u;
 }
@@ -174,6 +205,8 @@ void usbd_setup(const uint8_t setup[8]) {
     standard_request(setup, value, length);
   } else if (type == 1u && (setup[0] & 0x1Fu) == 1u) {
     dfu_request(setup, length);
+  } else if (type == 2u) {
+    vendor_request(setup, length);
   } else {
     hal_usb_ep0_stall();
   }
@@ -198,18 +231,6 @@ void app_usb_init(void) {
   detach_now = false;
 }
 
-void app_usb_poll(void) {
-  otg_fs_poll();
-  if (detach_now) {
-    app_enter_bootloader();
-  }
-}
-
-void app_enter_bootloader(void) {
-  /* Contract 5: magic and complement, then a system reset; the bootloader clears them. */
-  hal_boot_request_write(STM32DFU_BOOT_REQUEST_MAGIC, ~STM32DFU_BOOT_REQUEST_MAGIC);
-  hal_usb_connect(false);
-  hal_system_reset();
-  for (;;) {
-  }
+bool app_usb_detach_requested(void) {
+  return detach_now;
 }

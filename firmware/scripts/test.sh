@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Host unit tests (ctest running the cmocka programs), then the boot tests in QEMU.
-# Both leave JUnit files in reports/ for the repository's test summary.
+# Host unit tests (ctest running the cmocka programs), the example application's USB
+# descriptors on the host, then the boot tests in QEMU.
+# Each leaves a JUnit file in reports/ for the repository's test summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 rm -rf reports && mkdir -p reports
@@ -8,6 +9,9 @@ status=0
 
 ctest --test-dir build/host --output-on-failure --output-junit "$PWD/reports/ctest.xml" || status=1
 node scripts/junit.mjs cmocka reports/ctest.xml > reports/cmocka.xml && rm reports/ctest.xml
+
+bash app/tests/run.sh | tee reports/app-usb.log || status=1
+node scripts/junit.mjs lines "application USB descriptors" reports/app-usb.log > reports/app-usb.xml
 
 bash tests/qemu/run.sh | tee reports/qemu.log || status=1
 node scripts/junit.mjs lines "qemu boot tests" reports/qemu.log > reports/qemu.xml
