@@ -49,8 +49,7 @@ static dfu_status_t finish(dfu_status_t *first) {
   if (!host_getstatus(&s)) return stalled();
   if (first != NULL) *first = s;
   while (s.state == S_dfuDNBUSY || s.state == S_dfuMANIFEST) {
-    sim.micros += (uint64_t)s.poll_ms * 1000u; /* the host sleeps bwPollTimeout */
-    sim_run();
+    sim_sleep(s.poll_ms); /* the host sleeps bwPollTimeout while the device works */
     if (!host_getstatus(&s)) return stalled();
   }
   return s;
@@ -105,6 +104,22 @@ dfu_status_t host_download(uint32_t address, const uint8_t *image, uint32_t leng
     if (s.status != ST_OK) return s;
   }
   return host_manifest();
+}
+
+static uint32_t get32(const uint8_t *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+bool host_report(dfu_report_t *out) {
+  uint8_t reply[64];
+  uint16_t got = 0;
+  if (!host_upload(1, sizeof reply, reply, &got) || got != 20u) return false;
+  out->crc_address = get32(reply);
+  out->crc_length = get32(reply + 4);
+  out->crc = get32(reply + 8);
+  out->failure_address = get32(reply + 12);
+  out->failure_status = reply[16];
+  return true;
 }
 
 static void put32(uint8_t *p, uint32_t v) {

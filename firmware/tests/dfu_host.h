@@ -33,6 +33,7 @@ enum {
   ST_errPROG = 6,
   ST_errVERIFY = 7,
   ST_errADDRESS = 8,
+  ST_errUNKNOWN = 14,
   ST_errFIRMWARE = 10,
   ST_errSTALLEDPKT = 15,
 };
@@ -51,9 +52,10 @@ bool host_dnload(uint16_t block, const uint8_t *data, uint16_t length);
 bool host_upload(uint16_t block, uint16_t length, uint8_t *out, uint16_t *got);
 bool host_request_out(uint8_t request, uint16_t value);
 
-/* A DfuSe command or data block the way dfu-util runs it: DNLOAD, GETSTATUS (must say
- * dfuDNBUSY unless refused), the port's main loop, GETSTATUS again. Returns the final
- * status; *first gets the first GETSTATUS answer when not NULL. */
+/* A DfuSe command or data block the way dfu-util runs it: DNLOAD, GETSTATUS, and while it
+ * says dfuDNBUSY: sleep bwPollTimeout (the device's main loop runs meanwhile), GETSTATUS
+ * again. Returns the final status; *first gets the first GETSTATUS answer when not NULL.
+ * A pipelined data block usually ends in dfuDNLOAD-IDLE at once, still queued. */
 dfu_status_t host_command(const uint8_t *command, uint16_t length, dfu_status_t *first);
 dfu_status_t host_set_address(uint32_t address);
 dfu_status_t host_erase(uint32_t address);
@@ -64,6 +66,14 @@ dfu_status_t host_write(uint16_t block, const uint8_t *data, uint16_t length, df
  * last status. */
 dfu_status_t host_download(uint32_t address, const uint8_t *image, uint32_t length);
 dfu_status_t host_manifest(void);
+
+/* UPLOAD block 1 from dfuIDLE (ABORT first): the CRC result and the last flash failure. */
+typedef struct {
+  uint32_t crc_address, crc_length, crc;
+  uint32_t failure_address;
+  uint8_t failure_status;
+} dfu_report_t;
+bool host_report(dfu_report_t *out);
 
 /* Builds a stamped application image (contract 4) of `length` bytes at the app base:
  * SP, reset handler, filler, stamp. */

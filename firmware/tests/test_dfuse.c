@@ -50,6 +50,7 @@ static void test_block_addressing(void **state) {
     if (b == 4) continue; /* a gap: block numbers, not order, decide the address */
     assert_int_equal(host_write(b, block, 2048, NULL).status, ST_OK);
   }
+  sim_run(); /* queued blocks are written by the main loop */
   for (uint16_t b = 2; b <= 5; b++) {
     const uint32_t address = base + (uint32_t)(b - 2) * 2048u;
     fill(block, 2048, (uint8_t)b);
@@ -63,6 +64,7 @@ static void test_block_addressing(void **state) {
   assert_int_equal(host_set_address(0x08020000u).status, ST_OK);
   fill(block, 2048, 0x77);
   assert_int_equal(host_write(2, block, 2048, NULL).status, ST_OK);
+  sim_run();
   assert_memory_equal(sim_flash_at(0x08020000u), block, 2048);
   /* UPLOAD reads back with the same arithmetic (after ABORT to dfuIDLE, as dfu-util does). */
   assert_true(host_request_out(ABORT, 0));
@@ -83,6 +85,7 @@ static void test_ragged_last_block_is_padded(void **state) {
   assert_int_equal(host_set_address(0x08010000u).status, ST_OK);
   fill(block, 2048, 1);
   assert_int_equal(host_write(2, block, 1001, NULL).status, ST_OK);
+  sim_run();
   assert_memory_equal(sim_flash_at(0x08010000u), block, 1001);
   assert_true(all_erased(0x08010000u + 1001u, 2048 - 1001));
 }
@@ -104,13 +107,35 @@ static void test_poll_timeouts_are_honest(void **state) {
   for (uint32_t i = STM32DFU_APP_FIRST_SECTOR; i < STM32DFU_SECTOR_COUNT; i++) app_total += sectors[i][2];
   assert_int_equal(host_command(mass, 1, &first).status, ST_OK);
   assert_int_equal(first.poll_ms, app_total);
-  /* Program: 512 words x 16 us = 8.192 ms, rounded up. */
+  /* Data blocks are queued: accepted at once while a buffer is free. Once all are queued
+   * the wait is for the oldest one: 512 words x 16 us = 8.192 ms, rounded up. */
+  assert_int_equal(host_set_address(0x08010000u).status, ST_OK);
+  for (uint16_t b = 2; b < 1u + BL_WRITE_QUEUE_BLOCKS; b++) {
+    assert_int_equal(host_write(b, block, 2048, &first).status, ST_OK);
+    assert_int_equal(first.state, S_dfuDNLOAD_IDLE);
+    assert_int_equal(first.poll_ms, 0);
+  }
+  assert_int_equal(host_write(1u + BL_WRITE_QUEUE_BLOCKS, block, 2048, &first).status, ST_OK);
+  assert_int_equal(first.state, S_dfuDNBUSY);
+  assert_int_equal(first.poll_ms, (512u * STM32DFU_PROGRAM_US_TYP + 999u) / 1000u);
+  /* A command waits for every queued block, then for itself. */
+  const uint8_t crc[9] = {0xB1, 0x00, 0x00, 0x01, 0x08, 0x00, 0x08, 0x00, 0x00};
+  assert_int_equal(host_command(crc, 9, &first).status, ST_OK);
+  assert_int_equal(first.state, S_dfuDNBUSY);
+  /* Two blocks queued, the older one partly written while the host slept its 9 ms, plus
+   * the CRC's 1 ms estimate. */
+  const uint32_t block_us = 512u * STM32DFU_PROGRAM_US_TYP;
+  assert_true(first.poll_ms > (block_us + 1000u + 999u) / 1000u);
+  assert_true(first.poll_ms <= (2u * block_us + 1000u + 999u) / 1000u);
+  /* The strict ROM model announces each block's own program time. */
+  host_attach(&bl_profile_st_rom, 0);
   assert_int_equal(host_set_address(0x08010000u).status, ST_OK);
   assert_int_equal(host_write(2, block, 2048, &first).status, ST_OK);
   assert_int_equal(first.state, S_dfuDNBUSY);
   assert_int_equal(first.poll_ms, (512u * STM32DFU_PROGRAM_US_TYP + 999u) / 1000u);
   assert_int_equal(host_write(3, block, 4, &first).status, ST_OK);
   assert_int_equal(first.poll_ms, 1);
+  host_attach(&bl_profile_stm32dfu, 0);
   /* The held-back first block goes to RAM: nothing to wait for. */
   assert_int_equal(host_set_address(STM32DFU_APP_BASE).status, ST_OK);
   assert_int_equal(host_write(2, block, 2048, &first).status, ST_OK);
@@ -253,18 +278,34 @@ static void test_write_needs_erased_flash_and_verifies(void **state) {
   fill(block, 2048, 2);
   assert_int_equal(host_write(2, block, 2048, NULL).status, ST_errCHECK_ERASED);
   assert_memory_equal(sim_flash_at(0x08010000u), image, 2048);
-  /* A word that does not take its value: errVERIFY. */
+  /* A word that does not take its value: errVERIFY, reported once the queued block is
+   * written (at the next GETSTATUS), with the word's address in UPLOAD block 1. */
   host_attach(&bl_profile_stm32dfu, 0);
   sim.stuck_word_address = 0x08010010u;
   assert_int_equal(host_set_address(0x08010000u).status, ST_OK);
   memset(block, 0, 2048);
-  assert_int_equal(host_write(2, block, 2048, NULL).status, ST_errVERIFY);
+  assert_int_equal(host_write(2, block, 2048, NULL).status, ST_OK);
+  sim_run();
+  dfu_status_t s;
+  assert_true(host_getstatus(&s));
+  assert_int_equal(s.state, S_dfuERROR);
+  assert_int_equal(s.status, ST_errVERIFY);
+  assert_true(host_request_out(CLRSTATUS, 0));
+  dfu_report_t report;
+  assert_true(host_report(&report));
+  assert_int_equal(report.failure_status, ST_errVERIFY);
+  assert_int_equal(report.failure_address, 0x08010010u);
   /* A write-protected sector (WRPERR): errWRITE. */
   host_attach(&bl_profile_stm32dfu, 0);
   sim.write_protected[4] = true;
   assert_int_equal(host_set_address(0x08010000u).status, ST_OK);
-  assert_int_equal(host_write(2, block, 2048, NULL).status, ST_errWRITE);
+  assert_int_equal(host_write(2, block, 2048, NULL).status, ST_OK);
+  sim_run();
+  assert_true(host_getstatus(&s));
+  assert_int_equal(s.status, ST_errWRITE);
   assert_true(host_request_out(CLRSTATUS, 0));
+  assert_true(host_report(&report));
+  assert_int_equal(report.failure_address, 0x08010000u);
   assert_int_equal(host_erase(0x08010000u).status, ST_errERASE);
 }
 
@@ -281,7 +322,12 @@ static void test_crc_command(void **state) {
   assert_true(host_request_out(ABORT, 0));
   uint16_t got = 0;
   assert_true(host_upload(1, 64, readback, &got));
+  assert_int_equal(got, 20); /* the CRC, then "no failure": address 0xFFFFFFFF, bStatus 0 */
+  assert_memory_equal(readback + 12, "\xFF\xFF\xFF\xFF\x00\x00\x00\x00", 8);
+  assert_int_equal(dfu_state(), S_dfuIDLE); /* a short frame */
+  assert_true(host_upload(1, 12, readback, &got)); /* a host that asks for 12 gets the CRC */
   assert_int_equal(got, 12);
+  assert_true(host_request_out(ABORT, 0));
   const uint32_t want = bl_crc_stm32(0xFFFFFFFFu, sim_flash_at(address), length);
   assert_memory_equal(readback, "\x04\x00\x01\x08", 4);
   assert_int_equal(readback[4] | readback[5] << 8, length);
@@ -306,6 +352,7 @@ static void test_first_block_is_held_until_manifestation(void **state) {
   assert_int_equal(host_erase(STM32DFU_APP_BASE).status, ST_OK);
   assert_int_equal(host_set_address(STM32DFU_APP_BASE).status, ST_OK);
   for (uint16_t b = 0; b < 3; b++) assert_int_equal(host_write((uint16_t)(b + 2), image + b * 2048, 2048, NULL).status, ST_OK);
+  sim_run();
   /* Everything but the first block is in flash; the first block is not, and reads erased. */
   assert_true(all_erased(STM32DFU_APP_BASE, 2048));
   assert_memory_equal(sim_flash_at(STM32DFU_APP_BASE + 2048), image + 2048, length - 2048);
@@ -321,6 +368,7 @@ static void test_first_block_is_held_until_manifestation(void **state) {
   assert_int_equal(host_set_address(STM32DFU_APP_BASE + 1024u).status, ST_OK);
   fill(block, 2048, 8);
   assert_int_equal(host_write(2, block, 2048, NULL).status, ST_OK);
+  sim_run();
   assert_true(all_erased(STM32DFU_APP_BASE + 1024u, 1024));
   assert_memory_equal(sim_flash_at(STM32DFU_APP_BASE + 2048u), block + 1024, 1024);
   /* Erasing the sector drops what was held, as it would on flash. */

@@ -93,24 +93,40 @@ void dfu_transfer_complete(void);
 void dfu_bus_reset(void);
 void dfu_note_activity(void);
 
-/* ---- Flash manager (flash.c). Every function returns a DFU bStatus (OK on success). ---- */
+/* ---- Flash manager (flash.c). Functions returning uint8_t return a DFU bStatus. ---- */
 #define BL_HELD_BLOCK_SIZE 2048u /* the app's first block: vector table + stamp */
 
 void flash_init(const bl_profile_t *profile);
-/* Checks before accepting a request; *poll_ms gets the honest bwPollTimeout. */
-uint8_t flash_plan_erase(uint32_t address, uint32_t *poll_ms);
-uint8_t flash_plan_mass_erase(uint32_t *poll_ms);
-uint8_t flash_plan_write(uint32_t address, uint32_t length, uint32_t *poll_ms);
-uint8_t flash_plan_crc(uint32_t address, uint32_t length, uint32_t *poll_ms);
-uint32_t flash_manifest_poll_ms(void);
-/* The operations themselves (blocking, run from bl_poll). */
+/* Checks before accepting a request; *work_us gets the typical time of the work. */
+uint8_t flash_plan_erase(uint32_t address, uint32_t *work_us);
+uint8_t flash_plan_crc(uint32_t address, uint32_t length, uint32_t *work_us);
+/* Typical time of a mass erase after its first `done` sectors. */
+uint32_t flash_mass_erase_us(uint32_t done);
+
+/* The write queue: BL_WRITE_QUEUE_BLOCKS slots of BL_MAX_TRANSFER_SIZE bytes, programmed
+ * oldest first, one slice per flash_queue_slice call. A data stage is received straight
+ * into a free slot (flash_rx_buffer); flash_accept_write checks the block (region,
+ * alignment, blank in flash and in the queued blocks), moves its held-back bytes to RAM
+ * and queues the rest. A failure drops the whole queue and is recorded (flash_failure). */
+uint8_t *flash_rx_buffer(void); /* NULL when every slot is queued */
+uint8_t flash_accept_write(uint32_t address, uint32_t length);
+bool flash_queue_empty(void);
+uint32_t flash_queue_count(void);
+uint32_t flash_queue_head_us(void); /* until the oldest queued block is written */
+uint32_t flash_queue_us(void);      /* until every queued block is written */
+uint8_t flash_queue_slice(void);
+void flash_queue_drop(void);
+
+/* Operations run from bl_poll, each one slice of flash work. */
 uint8_t flash_erase(uint32_t address);
-uint8_t flash_mass_erase(void);
-uint8_t flash_write(uint32_t address, const uint8_t *data, uint32_t length);
-uint8_t flash_manifest(void);
+uint8_t flash_mass_erase_slice(uint32_t *done, bool *finished);
+uint32_t flash_manifest_us(void);
+uint8_t flash_manifest_slice(bool *finished);
 uint32_t flash_crc(uint32_t address, uint32_t length);
 /* Clip a read to the readable flash; false when `address` itself is outside. */
 bool flash_clip_readable(uint32_t address, uint32_t *length);
+/* The last failed flash operation since bl_init: its bStatus (OK: none) and address. */
+uint8_t flash_failure(uint32_t *address);
 
 /* ---- Boot (boot.c): the image checks without the request word or the button ---- */
 boot_verdict_t boot_check_application(void);

@@ -18,10 +18,16 @@
  *      Every SETUP is answered with exactly one of hal_usb_ep0_send / _receive / _ack / _stall
  *      (for _receive: an _ack or _stall follows from usbd_ep0_out_complete). Data given to
  *      hal_usb_ep0_send lives in static storage and stays valid until the next usbd_* call.
- *   4. Call bl_poll() from the main loop, forever. Flash operations, CRC computation and
- *      leaving the bootloader (disconnect + jump or reset) happen there, never inside a usbd_*
- *      call: on the chip a flash operation stalls the bus, so it starts only after the
- *      GETSTATUS announcing dfuDNBUSY has completed. bl_work_pending() says whether bl_poll
+ *   4. Call bl_poll() from the main loop, forever, alternating with servicing USB. Flash
+ *      operations, CRC computation and leaving the bootloader (disconnect + jump or reset)
+ *      happen there. Each call does at most one bounded slice of flash work: one sector
+ *      erase (it cannot be split; the bus stalls for its duration), or programming at most
+ *      BL_PROGRAM_SLICE bytes plus their read-back, so USB keeps being served between
+ *      slices (the chip's OTG FIFO holds packets that arrive during one). Erases and other
+ *      announced work start only after the GETSTATUS announcing dfuDNBUSY has completed.
+ *      Requests that must not leave accepted data unwritten (ABORT, CLRSTATUS, bus reset)
+ *      finish the write queue inside the usbd_* call: at most BL_WRITE_QUEUE_BLOCKS blocks
+ *      of programming, during which the port NAKs. bl_work_pending() says whether bl_poll
  *      has something to do (a port may sleep otherwise).
  *
  * None of these functions is re-entrant: a port that delivers usbd_* events from the USB
@@ -47,6 +53,9 @@ typedef struct {
   bool crc_command;                     /* announce and serve the vendor CRC command */
   bool hold_first_block;                /* write the app's first block only at manifestation */
   bool webusb;                          /* BOS with WebUSB + MS OS 2.0 (bcdUSB 0x0201) */
+  bool pipelined;                       /* queue data blocks and answer dfuDNLOAD-IDLE while a
+                                           buffer is free (docs/bootloader-core.md); false is
+                                           the strict one-block-at-a-time DfuSe model */
   uint16_t transfer_size;               /* wTransferSize; at most BL_MAX_TRANSFER_SIZE */
 } bl_profile_t;
 
@@ -54,6 +63,12 @@ extern const bl_profile_t bl_profile_stm32dfu; /* ours, from stm32dfu_layout.h *
 extern const bl_profile_t bl_profile_st_rom;   /* model of ST's F4 ROM DfuSe bootloader */
 
 #define BL_MAX_TRANSFER_SIZE 2048u
+/* Most bytes one bl_poll call programs: 16 words, 256 µs typ (1.6 ms max) on the F4. */
+#define BL_PROGRAM_SLICE 64u
+/* Data block buffers. Two keep the flash busy behind an ideal host; the third absorbs a
+ * host whose GETSTATUS + DNLOAD round trip takes as long as programming one block
+ * (browsers, Windows). Each costs BL_MAX_TRANSFER_SIZE bytes of RAM. */
+#define BL_WRITE_QUEUE_BLOCKS 3u
 
 /* ---- Boot decision (contract 5 and 6) ---- */
 typedef enum {
@@ -105,9 +120,16 @@ uint8_t dfu_status(void);
 #define DFUSE_CMD_SET_ADDRESS 0x21u
 #define DFUSE_CMD_ERASE 0x41u
 #define DFUSE_CMD_READ_UNPROTECT 0x92u
-/* Vendor: 0xB1 + u32 address + u32 length (LE) computes the STM32 CRC of that flash range;
- * after ABORT, UPLOAD block 1 returns { u32 address, u32 length, u32 crc } (LE). */
+/* Vendor: 0xB1 + u32 address + u32 length (LE) computes the STM32 CRC of that flash range.
+ * UPLOAD block 1 (from dfuIDLE) returns the report, all little-endian:
+ *   +0 u32 CRC address, +4 u32 CRC length, +8 u32 CRC (0, 0, 0xFFFFFFFF before any CRC),
+ *   +12 u32 address of the last failed flash operation (0xFFFFFFFF: none),
+ *   +16 u8 its bStatus (errCHECK_ERASED, errPROG, errVERIFY, errWRITE, errERASE; 0: none),
+ *   +17..19 zero.
+ * It stalls while there is neither a CRC result nor a failure to report. */
 #define DFUSE_CMD_CRC 0xB1u
 #define DFUSE_CRC_RESULT_BLOCK 1u
+#define DFUSE_REPORT_LENGTH 20u
+#define DFUSE_REPORT_NO_FAILURE 0xFFFFFFFFu
 
 #endif /* STM32DFU_BOOTLOADER_H */

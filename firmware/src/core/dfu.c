@@ -1,9 +1,11 @@
 /*
  * dfu.c — the DFU 1.1 state machine (spec appendix A) with the DfuSe extensions (UM0424,
  * AN3156). State changes go through dfu_set_state only. Requests are answered at once;
- * the work they ask for (flash, CRC, manifestation) runs later in bl_poll, after the
- * GETSTATUS announcing dfuDNBUSY / dfuMANIFEST has completed, because on the chip a
- * flash operation stalls the bus.
+ * the work they ask for (flash, CRC, manifestation) runs later in bl_poll, one slice of
+ * flash work per call. Commands start only after the GETSTATUS announcing dfuDNBUSY /
+ * dfuMANIFEST has completed, because an erase stalls the bus. With a pipelined profile,
+ * data blocks are queued as they arrive and programmed while the host sends the next ones
+ * (docs/bootloader-core.md, "Pipelined data blocks").
  */
 #include "bl_internal.h"
 
@@ -14,30 +16,35 @@ typedef enum {
   OP_MASS_ERASE,
   OP_READ_UNPROTECT,
   OP_CRC,
-  OP_WRITE,
+  OP_WRITE,     /* strict profile: the block just queued, announced by dfuDNBUSY */
+  OP_WAIT_SLOT, /* pipelined: every buffer is queued; dfuDNBUSY until one is written */
   OP_MANIFEST,
 } dfu_op_t;
 
 static struct {
   const bl_profile_t *profile;
   uint8_t state, status;
-  dfu_op_t op;          /* accepted, not yet run */
-  uint8_t op_refusal;   /* bStatus the next GETSTATUS reports instead of running `op` */
-  bool op_armed;        /* the GETSTATUS announcing the work is on the wire */
-  bool work_ready;      /* ... and has completed: bl_poll runs `op` */
-  uint32_t op_address, op_length, poll_ms;
+  dfu_op_t op;             /* accepted, not yet done */
+  uint8_t op_refusal;      /* bStatus the next GETSTATUS reports instead of running `op` */
+  bool op_armed;           /* the GETSTATUS announcing the work is on the wire */
+  bool work_ready;         /* ... and has completed: bl_poll runs `op` */
+  uint32_t op_address, op_length;
+  uint32_t op_us;          /* typical time of `op` itself */
+  uint32_t op_done;        /* mass erase: sectors erased so far */
+  uint8_t queue_failure;   /* a queued block failed: the next GETSTATUS reports it */
   uint16_t block, length;
-  uint32_t pointer;     /* DfuSe address pointer */
+  uint32_t pointer;        /* DfuSe address pointer */
   bool crc_ready;
   uint32_t crc_address, crc_length, crc_value;
-  bool image_ready;     /* manifestation done and the image boots: leave when the host is done */
+  bool image_ready;        /* manifestation done and the image boots: leave when the host is done */
   bool leave_pending, left;
   uint32_t last_activity_ms;
+  uint8_t *rx;             /* where the current OUT data stage lands (a free queue slot) */
   uint8_t status_reply[6]; /* static: a port may send from it after we return */
-  uint8_t buffer[BL_MAX_TRANSFER_SIZE];
 } dfu;
 
 _Static_assert(BL_MAX_TRANSFER_SIZE % 4u == 0u, "data blocks are padded to whole words");
+_Static_assert(DFUSE_REPORT_LENGTH <= BL_MAX_TRANSFER_SIZE, "the report fits a slot");
 
 static void dfu_set_state(uint8_t state, uint8_t status) {
   dfu.state = state;
@@ -57,6 +64,9 @@ static void drop_work(void) {
   dfu.op_refusal = OK;
   dfu.op_armed = false;
   dfu.work_ready = false;
+  /* The strict profile queues a block only for the request being dropped. A pipelined
+   * queue holds blocks the host saw accepted: they stay. */
+  if (!dfu.profile->pipelined) flash_queue_drop();
 }
 
 void dfu_init(const bl_profile_t *profile) {
@@ -86,6 +96,20 @@ static bool block_address(uint32_t *address) {
   return true;
 }
 
+/* Program what is still queued, here and now, for requests after which the host may
+ * assume its accepted blocks are in flash (ABORT, CLRSTATUS). At most
+ * BL_WRITE_QUEUE_BLOCKS blocks (~25 ms typ), during which the port NAKs. False when a
+ * block failed now or earlier: the device is then in dfuERROR with that bStatus. */
+static bool finish_queue(void) {
+  while (!flash_queue_empty() && dfu.queue_failure == OK) dfu.queue_failure = flash_queue_slice();
+  if (dfu.queue_failure == OK) return true;
+  const uint8_t failure = dfu.queue_failure;
+  dfu.queue_failure = OK;
+  drop_work();
+  dfu_set_state(dfuERROR, failure);
+  return false;
+}
+
 static void leave(void) {
   dfu.left = true;
   dfu.leave_pending = false;
@@ -101,16 +125,37 @@ static void leave(void) {
   }
 }
 
+/* Typical time until the work the host waits for is done. */
+static uint32_t busy_us(void) {
+  switch (dfu.op) {
+    case OP_WAIT_SLOT: return flash_queue_head_us();
+    case OP_MANIFEST: return flash_queue_us() + flash_manifest_us();
+    case OP_MASS_ERASE: return flash_queue_us() + flash_mass_erase_us(dfu.op_done);
+    default: return flash_queue_us() + dfu.op_us;
+  }
+}
+
+static uint32_t ceil_ms(uint32_t us) { return (us + 999u) / 1000u; }
+
 static void get_status(void) {
   uint32_t poll_ms = 0;
+  if (dfu.queue_failure != OK && dfu.state != dfuERROR) {
+    const uint8_t failure = dfu.queue_failure;
+    dfu.queue_failure = OK;
+    drop_work();
+    dfu_set_state(dfuERROR, failure);
+  }
   switch (dfu.state) {
     case dfuDNLOAD_SYNC:
       if (dfu.op_refusal != OK) {
         const uint8_t refusal = dfu.op_refusal;
         drop_work();
         dfu_set_state(dfuERROR, refusal);
-      } else if (dfu.op != OP_NONE) {
-        poll_ms = dfu.poll_ms;
+        break;
+      }
+      if (dfu.op == OP_WAIT_SLOT && flash_queue_count() < BL_WRITE_QUEUE_BLOCKS) dfu.op = OP_NONE;
+      if (dfu.op != OP_NONE) {
+        poll_ms = ceil_ms(busy_us());
         dfu.op_armed = true;
         dfu_set_state(dfuDNBUSY, OK);
       } else {
@@ -119,12 +164,19 @@ static void get_status(void) {
       break;
     case dfuMANIFEST_SYNC:
       if (dfu.op == OP_MANIFEST) {
-        poll_ms = flash_manifest_poll_ms();
+        poll_ms = ceil_ms(busy_us());
         dfu.op_armed = true;
         dfu_set_state(dfuMANIFEST, OK);
       } else {
         dfu_set_state(dfuIDLE, OK); /* manifestation-tolerant, done (DFU 1.1 A.2.6) */
       }
+      break;
+    case dfuDNBUSY:
+    case dfuMANIFEST:
+      /* Pipelined only: USB stays alive during sliced work, so a host that polls before
+       * the typical time is up hears how much is left instead of a stall. */
+      poll_ms = ceil_ms(busy_us());
+      if (poll_ms == 0u) poll_ms = 1u;
       break;
     default:
       break;
@@ -140,7 +192,8 @@ static void get_status(void) {
 }
 
 static void upload(const usb_setup_t *s) {
-  if (s->wLength == 0u || s->wLength > dfu.profile->transfer_size) {
+  uint8_t *out = flash_rx_buffer(); /* the queue is empty in dfuIDLE and dfuUPLOAD-IDLE */
+  if (s->wLength == 0u || s->wLength > dfu.profile->transfer_size || out == NULL) {
     unexpected(errSTALLEDPKT);
     return;
   }
@@ -148,20 +201,25 @@ static void upload(const usb_setup_t *s) {
   dfu.block = s->wValue;
   if (s->wValue == 0u) {
     /* DfuSe Get Commands: command bytes this device serves. */
-    dfu.buffer[length++] = DFUSE_CMD_GET_COMMANDS;
-    dfu.buffer[length++] = DFUSE_CMD_SET_ADDRESS;
-    dfu.buffer[length++] = DFUSE_CMD_ERASE;
-    if (!dfu.profile->protect_bootloader) dfu.buffer[length++] = DFUSE_CMD_READ_UNPROTECT;
-    if (dfu.profile->crc_command) dfu.buffer[length++] = DFUSE_CMD_CRC;
+    out[length++] = DFUSE_CMD_GET_COMMANDS;
+    out[length++] = DFUSE_CMD_SET_ADDRESS;
+    out[length++] = DFUSE_CMD_ERASE;
+    if (!dfu.profile->protect_bootloader) out[length++] = DFUSE_CMD_READ_UNPROTECT;
+    if (dfu.profile->crc_command) out[length++] = DFUSE_CMD_CRC;
   } else if (s->wValue == DFUSE_CRC_RESULT_BLOCK) {
-    if (!dfu.profile->crc_command || !dfu.crc_ready) {
+    uint32_t failure_address = 0;
+    const uint8_t failure = flash_failure(&failure_address);
+    if (!dfu.profile->crc_command || (!dfu.crc_ready && failure == OK)) {
       unexpected(errSTALLEDPKT);
       return;
     }
-    bl_put_u32le(dfu.buffer, dfu.crc_address);
-    bl_put_u32le(dfu.buffer + 4, dfu.crc_length);
-    bl_put_u32le(dfu.buffer + 8, dfu.crc_value);
-    length = 12;
+    bl_memset(out, 0, DFUSE_REPORT_LENGTH);
+    bl_put_u32le(out, dfu.crc_address);
+    bl_put_u32le(out + 4, dfu.crc_length);
+    bl_put_u32le(out + 8, dfu.crc_ready ? dfu.crc_value : 0xFFFFFFFFu);
+    bl_put_u32le(out + 12, failure_address);
+    out[16] = failure;
+    length = DFUSE_REPORT_LENGTH;
   } else {
     uint32_t address = 0;
     length = s->wLength;
@@ -169,10 +227,10 @@ static void upload(const usb_setup_t *s) {
       unexpected(errADDRESS);
       return;
     }
-    hal_flash_read(address, dfu.buffer, length);
+    hal_flash_read(address, out, length);
   }
   if (length > s->wLength) length = s->wLength;
-  usb_send(dfu.buffer, (uint16_t)length);
+  usb_send(out, (uint16_t)length);
   /* A short frame ends the upload (DFU 1.1 §6.2). */
   dfu_set_state(length < s->wLength ? dfuIDLE : dfuUPLOAD_IDLE, OK);
 }
@@ -192,7 +250,7 @@ void dfu_request(const usb_setup_t *s) {
   }
   switch (s->bRequest) {
     case DFU_REQ_GETSTATUS:
-      if (!in || busy) break;
+      if (!in || (busy && !dfu.profile->pipelined)) break;
       get_status();
       return;
     case DFU_REQ_GETSTATE:
@@ -201,12 +259,21 @@ void dfu_request(const usb_setup_t *s) {
       return;
     case DFU_REQ_CLRSTATUS:
       if (in || state != dfuERROR) break;
+      if (!finish_queue()) {
+        hal_usb_ep0_stall();
+        return;
+      }
       dfu_set_state(dfuIDLE, OK);
       hal_led(HAL_LED_IDLE);
       hal_usb_ep0_ack();
       return;
     case DFU_REQ_ABORT:
       if (in || (state != dfuIDLE && state != dfuDNLOAD_IDLE && state != dfuUPLOAD_IDLE)) break;
+      /* The host saw the queued blocks accepted: write them before saying dfuIDLE. */
+      if (!finish_queue()) {
+        hal_usb_ep0_stall();
+        return;
+      }
       dfu_set_state(dfuIDLE, OK);
       hal_usb_ep0_ack();
       return;
@@ -233,9 +300,12 @@ void dfu_request(const usb_setup_t *s) {
         return;
       }
       if (s->wLength > dfu.profile->transfer_size) break;
+      /* dfuDNLOAD-IDLE is only reported while a slot is free, so there is one. */
+      dfu.rx = flash_rx_buffer();
+      if (dfu.rx == NULL) break;
       dfu.block = s->wValue;
       dfu.length = s->wLength;
-      hal_usb_ep0_receive(dfu.buffer, s->wLength);
+      hal_usb_ep0_receive(dfu.rx, s->wLength);
       return;
     default: /* DETACH is for run-time mode only */
       break;
@@ -244,28 +314,46 @@ void dfu_request(const usb_setup_t *s) {
 }
 
 /* Parses a DfuSe command (DNLOAD block 0); false when it is malformed or unknown. */
-static bool accept_command(uint16_t length, uint32_t *poll_ms) {
-  const uint8_t command = dfu.buffer[0];
-  const uint32_t argument = length >= 5u ? bl_get_u32le(dfu.buffer + 1) : 0u;
+static bool accept_command(uint16_t length, uint32_t *work_us) {
+  const uint8_t *command = dfu.rx;
+  const uint32_t argument = length >= 5u ? bl_get_u32le(command + 1) : 0u;
   dfu.op_address = argument;
-  if (command == DFUSE_CMD_SET_ADDRESS && length == 5u) {
+  if (command[0] == DFUSE_CMD_SET_ADDRESS && length == 5u) {
     dfu.op = OP_SET_ADDRESS;
-  } else if (command == DFUSE_CMD_ERASE && length == 1u) {
+  } else if (command[0] == DFUSE_CMD_ERASE && length == 1u) {
     dfu.op = OP_MASS_ERASE;
-    dfu.op_refusal = flash_plan_mass_erase(poll_ms);
-  } else if (command == DFUSE_CMD_ERASE && length == 5u) {
+  } else if (command[0] == DFUSE_CMD_ERASE && length == 5u) {
     dfu.op = OP_ERASE;
-    dfu.op_refusal = flash_plan_erase(argument, poll_ms);
-  } else if (command == DFUSE_CMD_READ_UNPROTECT && length == 1u && !dfu.profile->protect_bootloader) {
+    dfu.op_refusal = flash_plan_erase(argument, work_us);
+  } else if (command[0] == DFUSE_CMD_READ_UNPROTECT && length == 1u && !dfu.profile->protect_bootloader) {
     dfu.op = OP_READ_UNPROTECT;
-  } else if (command == DFUSE_CMD_CRC && length == 9u && dfu.profile->crc_command) {
+  } else if (command[0] == DFUSE_CMD_CRC && length == 9u && dfu.profile->crc_command) {
     dfu.op = OP_CRC;
-    dfu.op_length = bl_get_u32le(dfu.buffer + 5);
-    dfu.op_refusal = flash_plan_crc(argument, dfu.op_length, poll_ms);
+    dfu.op_length = bl_get_u32le(command + 5);
+    dfu.op_refusal = flash_plan_crc(argument, dfu.op_length, work_us);
   } else {
     return false;
   }
   return true;
+}
+
+static void accept_block(uint16_t length) {
+  /* Pad a ragged last block to whole words with the erased value. */
+  uint32_t padded = length;
+  while ((padded & 3u) != 0u) dfu.rx[padded++] = 0xFFu;
+  dfu.image_ready = false;
+  /* After a queued block failed nothing more is queued: the next GETSTATUS reports it. */
+  if (dfu.queue_failure != OK) return;
+  uint32_t address = 0;
+  const uint8_t status = block_address(&address) ? flash_accept_write(address, padded) : errADDRESS;
+  if (status != OK) {
+    dfu.op = OP_WRITE;
+    dfu.op_refusal = status;
+  } else if (!dfu.profile->pipelined) {
+    dfu.op = OP_WRITE;
+  } else if (flash_queue_count() >= BL_WRITE_QUEUE_BLOCKS) {
+    dfu.op = OP_WAIT_SLOT;
+  }
 }
 
 void dfu_out_complete(uint16_t length) {
@@ -273,26 +361,20 @@ void dfu_out_complete(uint16_t length) {
     unexpected(errSTALLEDPKT);
     return;
   }
-  uint32_t poll_ms = 0;
+  uint32_t work_us = 0;
+  dfu.op = OP_NONE;
   dfu.op_refusal = OK;
+  dfu.op_done = 0;
   if (dfu.block == 0u) {
-    if (!accept_command(length, &poll_ms)) {
+    if (!accept_command(length, &work_us)) {
       unexpected(errSTALLEDPKT);
       return;
     }
+    if (dfu.op == OP_ERASE || dfu.op == OP_MASS_ERASE) dfu.image_ready = false;
   } else {
-    uint32_t address = 0;
-    /* Pad a ragged last block to whole words with the erased value. */
-    uint32_t padded = length;
-    while ((padded & 3u) != 0u) dfu.buffer[padded++] = 0xFFu;
-    dfu.op = OP_WRITE;
-    dfu.op_address = address;
-    dfu.op_length = padded;
-    dfu.op_refusal = block_address(&address) ? flash_plan_write(address, padded, &poll_ms) : errADDRESS;
-    dfu.op_address = address;
+    accept_block(length);
   }
-  if (dfu.op == OP_ERASE || dfu.op == OP_MASS_ERASE || dfu.op == OP_WRITE) dfu.image_ready = false;
-  dfu.poll_ms = poll_ms;
+  dfu.op_us = work_us;
   dfu_set_state(dfuDNLOAD_SYNC, OK);
   hal_usb_ep0_ack();
 }
@@ -306,6 +388,10 @@ void dfu_transfer_complete(void) {
 
 void dfu_bus_reset(void) {
   if (dfu.left) return;
+  /* Accepted blocks are written first; a failure is kept for UPLOAD block 1. */
+  while (!flash_queue_empty() && flash_queue_slice() == OK) {
+  }
+  dfu.queue_failure = OK;
   /* DFU 1.1 §8: after a tolerant manifestation a bus reset starts the new firmware. */
   if (dfu.image_ready) dfu.leave_pending = true;
   drop_work();
@@ -313,7 +399,9 @@ void dfu_bus_reset(void) {
   dfu_set_state(dfuIDLE, OK);
 }
 
-static uint8_t run_op(void) {
+/* One slice of a command's or manifestation's work; *finished once it is all done. */
+static uint8_t run_op_slice(bool *finished) {
+  *finished = true;
   switch (dfu.op) {
     case OP_SET_ADDRESS:
       dfu.pointer = dfu.op_address;
@@ -321,18 +409,16 @@ static uint8_t run_op(void) {
     case OP_ERASE:
       return flash_erase(dfu.op_address);
     case OP_MASS_ERASE:
-      return flash_mass_erase();
+      return flash_mass_erase_slice(&dfu.op_done, finished);
     case OP_CRC:
       dfu.crc_address = dfu.op_address;
       dfu.crc_length = dfu.op_length;
       dfu.crc_value = flash_crc(dfu.op_address, dfu.op_length);
       dfu.crc_ready = true;
       return OK;
-    case OP_WRITE:
-      return flash_write(dfu.op_address, dfu.buffer, dfu.op_length);
     case OP_MANIFEST: {
-      const uint8_t status = flash_manifest();
-      if (status != OK || !dfu.profile->protect_bootloader) return status;
+      const uint8_t status = flash_manifest_slice(finished);
+      if (status != OK || !*finished || !dfu.profile->protect_bootloader) return status;
       /* Ours reports an image it would not boot as errFIRMWARE and stays in DFU mode. */
       if (boot_check_application() != BOOT_JUMP) return errFIRMWARE;
       dfu.image_ready = true;
@@ -344,28 +430,76 @@ static uint8_t run_op(void) {
   }
 }
 
+static void finish_op(uint8_t status) {
+  const bool manifest = dfu.op == OP_MANIFEST;
+  dfu.op = OP_NONE;
+  dfu.work_ready = false;
+  dfu_note_activity();
+  if (status != OK) {
+    dfu_set_state(dfuERROR, status);
+    return;
+  }
+  hal_led(HAL_LED_IDLE);
+  if (!manifest) {
+    dfu_set_state(dfuDNLOAD_SYNC, OK);
+  } else if (dfu.profile->manifestation_tolerant) {
+    dfu_set_state(dfuMANIFEST_SYNC, OK);
+  } else {
+    dfu_set_state(dfuMANIFEST_WAIT_RESET, OK);
+    dfu.leave_pending = true;
+  }
+}
+
+/* The announced work, once its GETSTATUS has completed. `sliced`: this bl_poll call has
+ * already done its slice of flash work. */
+static void step_op(bool sliced) {
+  bool finished = true;
+  uint8_t status = OK;
+  switch (dfu.op) {
+    case OP_WAIT_SLOT:
+      finished = flash_queue_count() < BL_WRITE_QUEUE_BLOCKS;
+      break;
+    case OP_WRITE:
+      finished = flash_queue_empty();
+      break;
+    default:
+      /* Commands and manifestation never overlap queued programming (an erase under a
+       * queued block, a CRC of flash about to change, a stamp checked half-written). */
+      if (sliced || !flash_queue_empty()) return;
+      status = run_op_slice(&finished);
+      break;
+  }
+  if (finished || status != OK) finish_op(status);
+}
+
+/* A queued block failed; flash.c has dropped the rest of the queue. */
+static void queue_failed(uint8_t status) {
+  if (dfu.op != OP_NONE) drop_work(); /* what waited for the queue will not run */
+  if (dfu.state == dfuDNBUSY || dfu.state == dfuMANIFEST) {
+    dfu_set_state(dfuERROR, status); /* the host is polling for exactly this */
+  } else {
+    dfu.queue_failure = status;
+  }
+}
+
 void bl_poll(void) {
   if (dfu.left) return;
-  if (dfu.work_ready) {
-    dfu.work_ready = false;
+  bool sliced = false;
+  /* The strict profile programs its one block only once dfuDNBUSY has been announced. */
+  if (!flash_queue_empty() && (dfu.profile->pipelined || dfu.work_ready)) {
     hal_led(HAL_LED_TRANSFER);
-    const bool manifest = dfu.op == OP_MANIFEST;
-    const uint8_t status = run_op();
-    dfu.op = OP_NONE;
+    const uint8_t status = flash_queue_slice();
+    sliced = true;
     dfu_note_activity();
     if (status != OK) {
-      dfu_set_state(dfuERROR, status);
-    } else {
+      queue_failed(status);
+    } else if (flash_queue_empty() && dfu.state != dfuERROR) {
       hal_led(HAL_LED_IDLE);
-      if (!manifest) {
-        dfu_set_state(dfuDNLOAD_SYNC, OK);
-      } else if (dfu.profile->manifestation_tolerant) {
-        dfu_set_state(dfuMANIFEST_SYNC, OK);
-      } else {
-        dfu_set_state(dfuMANIFEST_WAIT_RESET, OK);
-        dfu.leave_pending = true;
-      }
     }
+  }
+  if (dfu.work_ready) {
+    if (!sliced) hal_led(HAL_LED_TRANSFER);
+    step_op(sliced);
   }
   /* A host that says nothing more after a good manifestation (dfu-util's ":leave") still
    * gets its application started. */
@@ -376,5 +510,6 @@ void bl_poll(void) {
 }
 
 bool bl_work_pending(void) {
-  return !dfu.left && (dfu.work_ready || dfu.leave_pending || dfu.image_ready);
+  const bool queue_runs = !flash_queue_empty() && (dfu.profile->pipelined || dfu.work_ready);
+  return !dfu.left && (queue_runs || dfu.work_ready || dfu.leave_pending || dfu.image_ready);
 }

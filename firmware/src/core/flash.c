@@ -1,7 +1,8 @@
 /*
  * flash.c — the flash manager: what may be erased or written (contract 6), honest timing
- * for bwPollTimeout, erase/blank checks, program + read-back verify, and the held-back
- * first application block that is written only at manifestation.
+ * for bwPollTimeout, erase/blank checks, the write queue programmed one slice at a time
+ * with read-back verify, the held-back first application block that is written only at
+ * manifestation, and the record of the last failed operation.
  */
 #include "bl_internal.h"
 
@@ -15,20 +16,45 @@ static const flash_sector_t flash_sectors[STM32DFU_SECTOR_COUNT] = STM32DFU_SECT
 #define FLASH_END (STM32DFU_FLASH_BASE + STM32DFU_FLASH_SIZE)
 #define FLASH_CHUNK 64u
 #define STAMP_MAGIC_OFFSET 0x1Cu
+#define NO_SLOT 0xFFu
+
+/* What is left of a queued block: `remaining` bytes from `offset` in its slot go to `address`. */
+typedef struct {
+  uint32_t address, remaining, offset;
+} flash_entry_t;
 
 static struct {
   const bl_profile_t *profile;
   bool held_dirty;                     /* the host wrote into the held block */
+  uint32_t manifest_offset;            /* how far manifestation has programmed the held block */
+  uint8_t failure_status;              /* last failed flash operation (OK: none) */
+  uint32_t failure_address;
+  uint8_t rx;                          /* slot of the current OUT data stage */
+  uint8_t queued;                      /* slots in `order`, oldest first */
+  uint8_t order[BL_WRITE_QUEUE_BLOCKS];
+  flash_entry_t entry[BL_WRITE_QUEUE_BLOCKS];
   uint8_t held[BL_HELD_BLOCK_SIZE];    /* image of [APP_BASE, APP_BASE + 2048) */
+  uint8_t slots[BL_WRITE_QUEUE_BLOCKS][BL_MAX_TRANSFER_SIZE];
 } flash;
 
 _Static_assert(BL_HELD_BLOCK_SIZE <= STM32DFU_APP_SIZE, "held block inside the app region");
 _Static_assert(STM32DFU_FLASH_PROGRAM_UNIT == 4u, "the core programs and verifies words");
+_Static_assert(BL_PROGRAM_SLICE % 4u == 0u && BL_PROGRAM_SLICE <= BL_MAX_TRANSFER_SIZE, "slices of whole words");
+_Static_assert(BL_WRITE_QUEUE_BLOCKS >= 1u && BL_WRITE_QUEUE_BLOCKS < NO_SLOT, "slot numbers fit a byte");
+
+static void held_reset(void) {
+  flash.held_dirty = false;
+  flash.manifest_offset = 0;
+  bl_memset(flash.held, 0xFF, sizeof flash.held);
+}
 
 void flash_init(const bl_profile_t *profile) {
   flash.profile = profile;
-  flash.held_dirty = false;
-  bl_memset(flash.held, 0xFF, sizeof flash.held);
+  flash.failure_status = OK;
+  flash.failure_address = DFUSE_REPORT_NO_FAILURE;
+  flash.rx = NO_SLOT;
+  flash.queued = 0;
+  held_reset();
 }
 
 /* [address, address + length) inside [base, end), without overflowing. */
@@ -53,9 +79,19 @@ static int32_t sector_index_at(uint32_t address) {
   return -1;
 }
 
-static uint32_t program_ms(uint32_t bytes) {
-  const uint32_t words = (bytes + 3u) / 4u;
-  return (words * STM32DFU_PROGRAM_US_TYP + 999u) / 1000u;
+static uint32_t program_us(uint32_t bytes) {
+  return (bytes + 3u) / 4u * STM32DFU_PROGRAM_US_TYP;
+}
+
+static uint8_t fail(uint8_t status, uint32_t address) {
+  flash.failure_status = status;
+  flash.failure_address = address;
+  return status;
+}
+
+uint8_t flash_failure(uint32_t *address) {
+  *address = flash.failure_address;
+  return flash.failure_status;
 }
 
 /* Bytes of [address, address + length) that fall inside the held block. */
@@ -70,13 +106,17 @@ static uint32_t held_overlap(uint32_t address, uint32_t length, uint32_t *held_o
   return end - start;
 }
 
-static bool is_blank(uint32_t address, uint32_t length) {
+/* True when the range reads erased; otherwise *bad is the first word that does not. */
+static bool is_blank(uint32_t address, uint32_t length, uint32_t *bad) {
   uint8_t chunk[FLASH_CHUNK];
   while (length > 0u) {
     const uint32_t n = length < FLASH_CHUNK ? length : FLASH_CHUNK;
     hal_flash_read(address, chunk, n);
     for (uint32_t i = 0; i < n; i++) {
-      if (chunk[i] != 0xFFu) return false;
+      if (chunk[i] != 0xFFu) {
+        *bad = (address + i) & ~3u;
+        return false;
+      }
     }
     address += n;
     length -= n;
@@ -84,13 +124,17 @@ static bool is_blank(uint32_t address, uint32_t length) {
   return true;
 }
 
-static bool matches(uint32_t address, const uint8_t *data, uint32_t length) {
+/* True when flash holds `data`; otherwise *bad is the first word that differs. */
+static bool matches(uint32_t address, const uint8_t *data, uint32_t length, uint32_t *bad) {
   uint8_t chunk[FLASH_CHUNK];
   while (length > 0u) {
     const uint32_t n = length < FLASH_CHUNK ? length : FLASH_CHUNK;
     hal_flash_read(address, chunk, n);
     for (uint32_t i = 0; i < n; i++) {
-      if (chunk[i] != data[i]) return false;
+      if (chunk[i] != data[i]) {
+        *bad = (address + i) & ~3u;
+        return false;
+      }
     }
     address += n;
     data += n;
@@ -110,41 +154,30 @@ static uint8_t program_status(hal_status_t status) {
 
 /* ---- Checks made when a request arrives ---- */
 
-uint8_t flash_plan_erase(uint32_t address, uint32_t *poll_ms) {
+uint8_t flash_plan_erase(uint32_t address, uint32_t *work_us) {
   const int32_t index = sector_index_at(address);
   /* DfuSe practice: an erase the device refuses is errTARGET. */
   if (index < 0 || (uint32_t)index < first_writable_sector()) return errTARGET;
-  *poll_ms = flash_sectors[index].erase_ms_typ;
+  *work_us = flash_sectors[index].erase_ms_typ * 1000u;
   return OK;
 }
 
-uint8_t flash_plan_mass_erase(uint32_t *poll_ms) {
+uint32_t flash_mass_erase_us(uint32_t done) {
   uint32_t total = 0;
-  for (uint32_t i = first_writable_sector(); i < STM32DFU_SECTOR_COUNT; i++) total += flash_sectors[i].erase_ms_typ;
-  *poll_ms = total;
-  return OK;
+  for (uint32_t i = first_writable_sector() + done; i < STM32DFU_SECTOR_COUNT; i++) {
+    total += flash_sectors[i].erase_ms_typ * 1000u;
+  }
+  return total;
 }
 
-uint8_t flash_plan_write(uint32_t address, uint32_t length, uint32_t *poll_ms) {
-  if ((address & 3u) != 0u || !range_inside(address, length, writable_base(), FLASH_END)) return errADDRESS;
-  uint32_t held_offset = 0;
-  /* Bytes for the held block only go to RAM now. */
-  *poll_ms = program_ms(length - held_overlap(address, length, &held_offset));
-  return OK;
-}
-
-uint8_t flash_plan_crc(uint32_t address, uint32_t length, uint32_t *poll_ms) {
+uint8_t flash_plan_crc(uint32_t address, uint32_t length, uint32_t *work_us) {
   if ((address & 3u) != 0u || (length & 3u) != 0u ||
       (length > 0u && !range_inside(address, length, STM32DFU_FLASH_BASE, FLASH_END))) {
     return errADDRESS;
   }
   /* An estimate: the software CRC runs at well over 4 kB per millisecond on the F411. */
-  *poll_ms = (length + 4095u) / 4096u;
+  *work_us = (length + 4095u) / 4096u * 1000u;
   return OK;
-}
-
-uint32_t flash_manifest_poll_ms(void) {
-  return flash.held_dirty ? program_ms(BL_HELD_BLOCK_SIZE) : 0u;
 }
 
 bool flash_clip_readable(uint32_t address, uint32_t *length) {
@@ -153,16 +186,135 @@ bool flash_clip_readable(uint32_t address, uint32_t *length) {
   return true;
 }
 
+/* ---- The write queue ---- */
+
+static bool slot_queued(uint8_t slot) {
+  for (uint32_t k = 0; k < flash.queued; k++) {
+    if (flash.order[k] == slot) return true;
+  }
+  return false;
+}
+
+uint8_t *flash_rx_buffer(void) {
+  for (uint8_t slot = 0; slot < BL_WRITE_QUEUE_BLOCKS; slot++) {
+    if (!slot_queued(slot)) {
+      flash.rx = slot;
+      return flash.slots[slot];
+    }
+  }
+  flash.rx = NO_SLOT;
+  return NULL;
+}
+
+bool flash_queue_empty(void) { return flash.queued == 0u; }
+uint32_t flash_queue_count(void) { return flash.queued; }
+
+uint32_t flash_queue_head_us(void) {
+  return flash.queued == 0u ? 0u : program_us(flash.entry[flash.order[0]].remaining);
+}
+
+uint32_t flash_queue_us(void) {
+  uint32_t total = 0;
+  for (uint32_t k = 0; k < flash.queued; k++) total += program_us(flash.entry[flash.order[k]].remaining);
+  return total;
+}
+
+void flash_queue_drop(void) { flash.queued = 0; }
+
+/* The bytes queued blocks will put into [address, address + length) must be erased ones,
+ * or the later block would fail its blank check after it was accepted. */
+static bool queue_blank(uint32_t address, uint32_t length, uint32_t *bad) {
+  for (uint32_t k = 0; k < flash.queued; k++) {
+    const flash_entry_t *e = &flash.entry[flash.order[k]];
+    const uint32_t start = address > e->address ? address : e->address;
+    const uint32_t end = address + length < e->address + e->remaining ? address + length : e->address + e->remaining;
+    for (uint32_t a = start; a < end; a++) {
+      if (flash.slots[flash.order[k]][e->offset + (a - e->address)] != 0xFFu) {
+        *bad = a & ~3u;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+uint8_t flash_accept_write(uint32_t address, uint32_t length) {
+  if ((address & 3u) != 0u || !range_inside(address, length, writable_base(), FLASH_END)) return errADDRESS;
+  if (flash.rx == NO_SLOT) return errUNKNOWN; /* no data stage was armed */
+  const uint8_t *data = flash.slots[flash.rx];
+  uint32_t held_offset = 0;
+  uint32_t bad = 0;
+  const uint32_t held_bytes = held_overlap(address, length, &held_offset);
+  /* Only our profile holds bytes back, and its writable region starts with the held block:
+   * a block holds held bytes first, then flash bytes. */
+  const uint32_t flash_address = address + held_bytes;
+  const uint32_t flash_length = length - held_bytes;
+  /* The flash under the held block must be writable at manifestation. */
+  if (held_bytes > 0u && !is_blank(STM32DFU_APP_BASE + held_offset, held_bytes, &bad)) {
+    return fail(errCHECK_ERASED, bad);
+  }
+  if (flash_length > 0u &&
+      (!is_blank(flash_address, flash_length, &bad) || !queue_blank(flash_address, flash_length, &bad))) {
+    return fail(errCHECK_ERASED, bad);
+  }
+  if (held_bytes > 0u) {
+    bl_memcpy(flash.held + held_offset, data, held_bytes);
+    flash.held_dirty = true;
+  }
+  if (flash_length > 0u) {
+    flash.entry[flash.rx] = (flash_entry_t){flash_address, flash_length, held_bytes};
+    flash.order[flash.queued++] = flash.rx;
+  }
+  flash.rx = NO_SLOT;
+  return OK;
+}
+
+static uint8_t program_verified(uint32_t address, const uint8_t *data, uint32_t length) {
+  uint32_t bad = address;
+  if (length == 0u) return OK;
+  if (!is_blank(address, length, &bad)) return fail(errCHECK_ERASED, bad);
+  uint8_t status = program_status(hal_flash_program(address, data, length));
+  /* Name the word that did not take its value (the first one when none reads wrong). */
+  if (matches(address, data, length, &bad)) {
+    if (status == OK) return OK;
+    bad = address;
+  } else if (status == OK) {
+    status = errVERIFY;
+  }
+  return fail(status, bad);
+}
+
+uint8_t flash_queue_slice(void) {
+  if (flash.queued == 0u) return OK;
+  const uint8_t slot = flash.order[0];
+  flash_entry_t *e = &flash.entry[slot];
+  const uint32_t n = e->remaining < BL_PROGRAM_SLICE ? e->remaining : BL_PROGRAM_SLICE;
+  const uint8_t status = program_verified(e->address, flash.slots[slot] + e->offset, n);
+  if (status != OK) {
+    flash_queue_drop(); /* the host hears of it at its next GETSTATUS and starts over */
+    return status;
+  }
+  e->address += n;
+  e->offset += n;
+  e->remaining -= n;
+  if (e->remaining == 0u) {
+    flash.queued--;
+    for (uint32_t k = 0; k < flash.queued; k++) flash.order[k] = flash.order[k + 1u];
+  }
+  return OK;
+}
+
 /* ---- Operations ---- */
 
 static uint8_t erase_index(uint32_t index) {
   const flash_sector_t *sector = &flash_sectors[index];
-  if (hal_flash_erase_sector(index) != HAL_OK) return errERASE;
-  if (!is_blank(sector->start, sector->size)) return errCHECK_ERASED;
+  uint32_t bad = sector->start;
+  if (hal_flash_erase_sector(index) != HAL_OK) return fail(errERASE, sector->start);
+  if (!is_blank(sector->start, sector->size, &bad)) return fail(errCHECK_ERASED, bad);
   /* The held block behaves like the flash it stands for. */
   if (flash.profile->hold_first_block && sector->start <= STM32DFU_APP_BASE &&
       STM32DFU_APP_BASE - sector->start < sector->size) {
-    flash_init(flash.profile);
+    held_reset();
   }
   return OK;
 }
@@ -174,55 +326,53 @@ uint8_t flash_erase(uint32_t address) {
   return erase_index((uint32_t)sector_index_at(address));
 }
 
-uint8_t flash_mass_erase(void) {
-  for (uint32_t i = first_writable_sector(); i < STM32DFU_SECTOR_COUNT; i++) {
-    const uint8_t status = erase_index(i);
+uint8_t flash_mass_erase_slice(uint32_t *done, bool *finished) {
+  const uint32_t index = first_writable_sector() + *done;
+  *finished = true;
+  if (index >= STM32DFU_SECTOR_COUNT) return OK;
+  const uint8_t status = erase_index(index);
+  (*done)++;
+  *finished = index + 1u >= STM32DFU_SECTOR_COUNT;
+  return status;
+}
+
+static bool held_word_erased(uint32_t offset) { return bl_get_u32le(flash.held + offset) == 0xFFFFFFFFu; }
+
+uint32_t flash_manifest_us(void) {
+  if (!flash.held_dirty) return 0u;
+  const uint32_t left = BL_HELD_BLOCK_SIZE - (flash.manifest_offset < BL_HELD_BLOCK_SIZE ? flash.manifest_offset : BL_HELD_BLOCK_SIZE - 4u);
+  return program_us(left);
+}
+
+/* Programs the held block a slice at a time: runs of words that are not erased, leaving out
+ * the stamp's magic word, which goes last on its own. A power cut at any point leaves an
+ * image whose stamp does not check (contract 6). Erased words are skipped, so bytes the
+ * host never sent stay as the flash has them. */
+uint8_t flash_manifest_slice(bool *finished) {
+  *finished = false;
+  if (!flash.held_dirty) {
+    *finished = true;
+    return OK;
+  }
+  uint32_t start = flash.manifest_offset;
+  while (start < BL_HELD_BLOCK_SIZE && (start == STAMP_MAGIC_OFFSET || held_word_erased(start))) start += 4u;
+  if (start < BL_HELD_BLOCK_SIZE) {
+    uint32_t end = start;
+    while (end < BL_HELD_BLOCK_SIZE && end - start < BL_PROGRAM_SLICE && end != STAMP_MAGIC_OFFSET &&
+           !held_word_erased(end)) {
+      end += 4u;
+    }
+    flash.manifest_offset = end;
+    return program_verified(STM32DFU_APP_BASE + start, flash.held + start, end - start);
+  }
+  flash.manifest_offset = BL_HELD_BLOCK_SIZE;
+  if (!held_word_erased(STAMP_MAGIC_OFFSET)) {
+    const uint8_t status =
+        program_verified(STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET, flash.held + STAMP_MAGIC_OFFSET, 4u);
     if (status != OK) return status;
   }
-  return OK;
-}
-
-static uint8_t program_verified(uint32_t address, const uint8_t *data, uint32_t length) {
-  if (length == 0u) return OK;
-  if (!is_blank(address, length)) return errCHECK_ERASED;
-  const uint8_t status = program_status(hal_flash_program(address, data, length));
-  if (status != OK) return status;
-  return matches(address, data, length) ? OK : errVERIFY;
-}
-
-uint8_t flash_write(uint32_t address, const uint8_t *data, uint32_t length) {
-  uint32_t unused = 0;
-  uint8_t status = flash_plan_write(address, length, &unused);
-  if (status != OK) return status;
-  uint32_t held_offset = 0;
-  const uint32_t held_bytes = held_overlap(address, length, &held_offset);
-  if (held_bytes == 0u) return program_verified(address, data, length);
-
-  /* The flash under the held block must be writable at manifestation. */
-  if (!is_blank(STM32DFU_APP_BASE + held_offset, held_bytes)) return errCHECK_ERASED;
-  const uint32_t skip = STM32DFU_APP_BASE + held_offset - address;
-  bl_memcpy(flash.held + held_offset, data + skip, held_bytes);
-  flash.held_dirty = true;
-  status = program_verified(address, data, skip);
-  if (status != OK) return status;
-  return program_verified(address + skip + held_bytes, data + skip + held_bytes, length - skip - held_bytes);
-}
-
-/* Programs the held block word by word, the stamp's magic word last: a power cut at any
- * point leaves an image whose stamp does not check (contract 6). Erased words are skipped,
- * so bytes the host never sent stay as the flash has them. */
-uint8_t flash_manifest(void) {
-  if (!flash.held_dirty) return OK;
-  for (uint32_t pass = 0; pass < 2u; pass++) {
-    for (uint32_t offset = 0; offset < BL_HELD_BLOCK_SIZE; offset += 4u) {
-      if ((offset == STAMP_MAGIC_OFFSET) != (pass == 1u)) continue;
-      const uint8_t *word = flash.held + offset;
-      if (bl_get_u32le(word) == 0xFFFFFFFFu) continue;
-      const uint8_t status = program_verified(STM32DFU_APP_BASE + offset, word, 4u);
-      if (status != OK) return status;
-    }
-  }
-  flash.held_dirty = false;
+  held_reset();
+  *finished = true;
   return OK;
 }
 

@@ -23,5 +23,6 @@ const bl_profile_t bl_profile_st_rom = {
     .crc_command = false,
     .hold_first_block = false,
     .webusb = false,
+    .pipelined = false,
     .transfer_size = 2048,
 };

@@ -18,5 +18,7 @@ const bl_profile_t bl_profile_stm32dfu = {
     .crc_command = true,
     .hold_first_block = true,
     .webusb = true,
+    /* Sliced programming keeps USB alive, so blocks queue while earlier ones are written. */
+    .pipelined = true,
     .transfer_size = 2048,
 };

@@ -25,6 +25,11 @@ import {
   dfuMANIFEST_SYNC,
   dfuMANIFEST_WAIT_RESET,
   dfuUPLOAD_IDLE,
+  errCHECK_ERASED,
+  errERASE,
+  errPROG,
+  errVERIFY,
+  errWRITE,
   OK,
   stateName,
   statusName,
@@ -56,8 +61,31 @@ import { checkAborted, sleepOrAbort, withDeadline } from './timing.js';
 
 /** Vendor command of our bootloader: 0xB1 + u32 address + u32 length → STM32 CRC (bootloader.h). */
 export const DFUSE_CMD_CRC = 0xb1;
-/** After the CRC command and ABORT, UPLOAD of this block returns { address, length, crc }. */
+/**
+ * UPLOAD of this block (from dfuIDLE) returns our bootloader's report: { address, length,
+ * crc } of the last CRC command, then the address and bStatus of its last failed flash
+ * operation (docs/bootloader-core.md).
+ */
 export const DFUSE_CRC_RESULT_BLOCK = 1;
+/** Bytes of the whole report; bootloaders before the failure record sent only the first 12. */
+export const DFUSE_REPORT_LENGTH = 20;
+
+/** What UPLOAD block 1 says. `failure` is undefined when no flash operation has failed. */
+export interface DeviceReport {
+  readonly crcAddress: number;
+  readonly crcLength: number;
+  readonly crc: number;
+  readonly failure: { readonly address: number; readonly status: number } | undefined;
+}
+
+/** Statuses of a flash operation that went wrong at one address, which the report names. */
+const LOCATABLE_STATUSES: readonly number[] = [
+  errWRITE,
+  errERASE,
+  errCHECK_ERASED,
+  errPROG,
+  errVERIFY,
+];
 
 export interface DfuOpenOptions {
   readonly clock?: Clock;
@@ -398,7 +426,11 @@ export class DfuDevice {
           break;
         case dfuDNLOAD_IDLE:
         case dfuUPLOAD_IDLE:
-          await this.abort(signal);
+          // Our bootloader writes its queued blocks before it answers ABORT, and stalls it
+          // (entering dfuERROR) when one fails: the next round clears that.
+          await this.abort(signal).catch((error: unknown) => {
+            if (!(error instanceof StallError)) throw error;
+          });
           break;
         case dfuDNLOAD_SYNC:
         case dfuDNBUSY:
@@ -455,7 +487,11 @@ export class DfuDevice {
   ): Promise<void> {
     const what = `${DFU_REQUEST_NAMES[DFU_DNLOAD]} block ${block} (${operation})`;
     await this.classOut(DFU_DNLOAD, block, data, what, signal, phase);
-    const st = await this.waitWhileBusy(operation, address, signal, phase);
+    const st = await this.waitWhileBusy(operation, address, signal, phase).catch(
+      async (error: unknown) => {
+        throw await this.locateFailure(error, signal);
+      },
+    );
     if (st.state !== dfuDNLOAD_IDLE) {
       throw new ProtocolError(
         'PROTOCOL',
@@ -463,6 +499,53 @@ export class DfuDevice {
           'not dfuDNLOAD-IDLE (DFU 1.1 §6.1.1); it does not follow the protocol.',
       );
     }
+  }
+
+  /**
+   * A pipelined bootloader reports a failed block at a later GETSTATUS (the failing block
+   * was queued while the host sent the next ones): the status error then names the wrong
+   * address. Our bootloader records the failing word; put it in the error.
+   */
+  private async locateFailure(error: unknown, signal?: AbortSignal): Promise<unknown> {
+    if (!(error instanceof DfuStatusError) || !LOCATABLE_STATUSES.includes(error.status)) {
+      return error;
+    }
+    const report = await this.readReport(signal).catch(() => undefined);
+    const failure = report?.failure;
+    if (!failure || failure.status !== error.status || failure.address === error.address)
+      return error;
+    return new DfuStatusError(error.status, error.state, error.operation, failure.address);
+  }
+
+  /**
+   * Our bootloader's report (UPLOAD block 1): the last CRC result and the last failed flash
+   * operation. Undefined for devices without the CRC command or with the 12-byte report.
+   * Starts and ends in dfuIDLE.
+   */
+  async readReport(signal?: AbortSignal): Promise<DeviceReport | undefined> {
+    if (!this.hasCrcCommand) return undefined;
+    await this.ensureIdle(signal, 'read');
+    let reply: Uint8Array;
+    try {
+      reply = await this.uploadBlock(DFUSE_CRC_RESULT_BLOCK, DFUSE_REPORT_LENGTH, signal, 'read');
+    } catch (error) {
+      // It stalls while there is nothing to report.
+      if (!(error instanceof StallError)) throw error;
+      await this.ensureIdle(signal, 'read');
+      return undefined;
+    }
+    await this.ensureIdle(signal, 'read');
+    if (reply.length < DFUSE_REPORT_LENGTH) return undefined;
+    const view = new DataView(reply.buffer, reply.byteOffset, DFUSE_REPORT_LENGTH);
+    const failureAddress = view.getUint32(12, true);
+    const failureStatus = view.getUint8(16);
+    return {
+      crcAddress: view.getUint32(0, true),
+      crcLength: view.getUint32(4, true),
+      crc: view.getUint32(8, true),
+      failure:
+        failureStatus === OK ? undefined : { address: failureAddress, status: failureStatus },
+    };
   }
 
   /** UPLOAD one block; a reply shorter than `length` is returned as is (it ends an upload). */
@@ -663,7 +746,10 @@ export class DfuDevice {
       }
       if (st.status !== OK || st.state === dfuERROR) {
         if (st.state === dfuERROR) await this.clearStatus().catch(() => {});
-        throw new DfuStatusError(st.status, st.state, 'manifestation');
+        throw await this.locateFailure(
+          new DfuStatusError(st.status, st.state, 'manifestation'),
+          signal,
+        );
       }
       if (st.state === dfuIDLE) return { gone: false };
       if (st.state === dfuMANIFEST_WAIT_RESET) {

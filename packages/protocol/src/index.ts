@@ -26,8 +26,10 @@ export {
   type UsbTransferStatus,
 } from './device.js';
 export {
+  type DeviceReport,
   DFUSE_CMD_CRC,
   DFUSE_CRC_RESULT_BLOCK,
+  DFUSE_REPORT_LENGTH,
   type DfuAlternate,
   DfuDevice,
   type DfuMode,

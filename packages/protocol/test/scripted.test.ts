@@ -9,6 +9,7 @@ import {
   download,
   downloadPlain,
   errADDRESS,
+  errVERIFY,
   type ProgressEvent,
   ProtocolError,
   StallError,
@@ -165,6 +166,43 @@ describe('requests and errors', () => {
       address: 0x08000000,
     });
     expect(error.message).toContain('0x08000000');
+    usb.assertDone();
+  });
+
+  it('names the failing word of a queued block, which a pipelined device reports one block late', async () => {
+    const report = new Uint8Array(20);
+    const view = new DataView(report.buffer);
+    view.setUint32(8, 0xffffffff, true); // no CRC has run
+    view.setUint32(12, APP_BASE + 0x2010, true);
+    report[16] = errVERIFY;
+    const block = new Uint8Array(2048).fill(0x11);
+    const { usb, device } = await openScripted([
+      dfu.dnload(3, block),
+      dfu.getStatus('dfuERROR', { status: errVERIFY }), // block 2 failed meanwhile
+      dfu.clrStatus(),
+      dfu.getStatus('dfuIDLE'),
+      dfu.upload(1, 20, { type: 'data', data: report }),
+      dfu.getStatus('dfuUPLOAD-IDLE'),
+      dfu.abort(),
+      dfu.getStatus('dfuIDLE'),
+    ]);
+    const error = await device
+      .dnload(3, block, 'write', APP_BASE + 0x2800)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DfuStatusError);
+    expect(error).toMatchObject({ statusName: 'errVERIFY', address: APP_BASE + 0x2010 });
+    usb.assertDone();
+  });
+
+  it('recovers when ABORT stalls because a queued block failed (dfuERROR, then CLRSTATUS)', async () => {
+    const { usb, device } = await openScripted([
+      dfu.getStatus('dfuDNLOAD-IDLE'),
+      dfu.abort({ type: 'stall' }),
+      dfu.getStatus('dfuERROR', { status: errVERIFY }),
+      dfu.clrStatus(),
+      dfu.getStatus('dfuIDLE'),
+    ]);
+    await device.ensureIdle();
     usb.assertDone();
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DeviceGoneError,
   DfuDevice,
+  DfuStatusError,
   detach,
   download,
   formatPlan,
@@ -179,6 +180,32 @@ describe('against the virtual board (our bootloader)', () => {
     expect(result.left).toBe(true);
     await waitForMode(board, 'application');
     expect(board.readFlash(APP_BASE, APP_SIZE)).toEqual(fresh);
+  });
+
+  it('a queued block that fails to program is reported with the address of the failing word', async () => {
+    const board = await createVirtualBoard();
+    const device = await openBootloader(board);
+    const app = makeApp(64 * 1024);
+    // Once the block at +8 kB starts programming (so it was accepted and queued), a byte in
+    // its second half stops reading erased: that slice's blank check fails.
+    const block = APP_BASE + 8 * 1024;
+    const spoiled = block + 1024 + 0x42;
+    let armed = true;
+    board.on('program', (e) => {
+      if (armed && e.type === 'program' && e.address === block) {
+        armed = false;
+        board.faults.corrupt(spoiled, 0x01);
+      }
+    });
+    const error = await download(device, imageOf(app)).catch((e: unknown) => e);
+    expect(armed).toBe(false);
+    expect(error).toBeInstanceOf(DfuStatusError);
+    expect(error).toMatchObject({ statusName: 'errCHECK_ERASED', address: spoiled & ~3 });
+    // The report says the same, and the device is usable again.
+    const report = await device.readReport();
+    expect(report?.failure).toEqual({ address: spoiled & ~3, status: 5 });
+    // The blocks queued behind the failing one were dropped, never written.
+    expect(board.readFlash(block + 2048, 2048).every((b) => b === 0xff)).toBe(true);
   });
 
   it('detaches from the application and finds the same board again by serial', async () => {

@@ -244,7 +244,10 @@ export class VirtualBoard {
   /** The boot-request word and its complement (SRAM: survives resets, not power cycles). */
   #bootRequest: [number, number] = [0, 0];
   #resetAt = 0;
+  /** End of the flash operation under way: the main loop's next bl_poll waits for it. */
   #busyUntil = 0;
+  /** End of the erase under way: the chip answers nothing on the bus until then. */
+  #stallUntil = 0;
   #function: UsbFunction | undefined;
   #connected = false;
   #device: VirtualUsbDevice | null = null;
@@ -345,9 +348,14 @@ export class VirtualBoard {
     return this.#address;
   }
 
-  /** Virtual time until which a flash operation stalls the chip. */
+  /** Virtual time until which a flash operation (an erase, or a program slice) occupies the chip. */
   get busyUntil(): number {
     return this.#busyUntil;
+  }
+
+  /** Virtual time until which an erase stalls the bus (transfers start after it). */
+  get stallUntil(): number {
+    return this.#stallUntil;
   }
 
   on(type: BoardEventType | '*', listener: (event: BoardEvent) => void): () => void {
@@ -444,6 +452,7 @@ export class VirtualBoard {
     // SRAM does not survive a power cycle (RM0383 §2.3.1); zeros never match the magic.
     this.#bootRequest = [0, 0];
     this.#busyUntil = this.clock.now();
+    this.#stallUntil = this.#busyUntil;
   }
 
   #chipReset(cause: ResetCause): void {
@@ -454,6 +463,7 @@ export class VirtualBoard {
     // A reset aborts a running flash operation: what it had done stays (flash.ts applies
     // operations whole, at their start).
     this.#busyUntil = now;
+    this.#stallUntil = now;
     this.#function = undefined;
     this.#pendingJump = undefined;
     this.#pendingReset = false;
@@ -552,13 +562,8 @@ export class VirtualBoard {
     fn.busReset();
     cursor += BUS_RESET_MS;
     const request = (setup: Uint8Array, inLength: number, out?: Uint8Array) => {
-      const result = this.#exchange(
-        fn,
-        nextFrame(Math.max(cursor, this.#busyUntil)),
-        setup,
-        out,
-        inLength,
-      );
+      const start = nextFrame(Math.max(cursor, this.#busyUntil));
+      const result = this.#exchange(fn, start, setup, out, inLength);
       cursor = result.end;
       if (generation !== this.#generation) throw new EnumerationAborted();
       if (result.status !== 'ok') {
@@ -634,12 +639,15 @@ export class VirtualBoard {
   }
 
   /**
-   * One control transfer as the device sees it, starting on the bus at `start`: SETUP, the
-   * data stage, the status stage. Returns what the host gets and when the transfer ends.
+   * One control transfer as the device sees it, handled by the core at `serve` (its start
+   * on the bus, or the end of the program slice under way then): SETUP, the
+   * data stage, the status stage. Returns what the host gets and when the transfer ends:
+   * its bus time after `serve`, or later if the core did flash work inside the request
+   * (ABORT, CLRSTATUS finish the write queue before they answer).
    */
   #exchange(
     fn: UsbFunction,
-    start: number,
+    serve: number,
     setup: Uint8Array,
     out: Uint8Array | undefined,
     inLength: number,
@@ -665,7 +673,7 @@ export class VirtualBoard {
       fn.transferComplete();
       this.#afterCoreCall();
     }
-    const end = start + controlTransferBusMs(dataLength);
+    const end = Math.max(serve + controlTransferBusMs(dataLength), this.#busyUntil);
     return data ? { status, data, end } : { status, end };
   }
 
@@ -698,12 +706,15 @@ export class VirtualBoard {
       }
       this.#transfersUntilUnplug--;
     }
-    // A chip busy with flash NAKs everything: the transfer starts after the operation.
-    const start = nextFrame(Math.max(this.clock.now(), this.#busyUntil));
+    // An erase stalls the chip's bus: the transfer starts on the first frame after it. A
+    // program slice does not: the transfer starts on the next frame, its packets wait in
+    // the OTG FIFO, and the main loop serves it when the slice ends.
+    const start = nextFrame(Math.max(this.clock.now(), this.#stallUntil));
     this.clock.advanceTo(start);
     if (device !== this.#device) throw gone();
     const fn = this.#function!;
-    const result = this.#exchange(fn, start, setup, out, inLength);
+    const serve = Math.max(start, this.#busyUntil);
+    const result = this.#exchange(fn, serve, setup, out, inLength);
     this.clock.advanceTo(result.end);
     this.#mainLoop();
     if (device.gone && result.status !== 'ok') throw gone();
@@ -737,14 +748,15 @@ export class VirtualBoard {
     const fn = this.#function!;
     fn.busReset();
     this.#afterCoreCall();
-    let cursor = start + BUS_RESET_MS;
+    // The core finishes its write queue on a bus reset before it answers again.
+    let cursor = Math.max(start + BUS_RESET_MS, this.#busyUntil);
     for (const setup of [
       setupBytes(0x00, 5, Math.max(this.#address, 1), 0, 0),
       setupBytes(0x00, 9, device.configuration?.configurationValue ?? 1, 0, 0),
     ]) {
       if (device !== this.#device) throw gone();
-      cursor =
-        this.#exchange(fn, nextFrame(cursor), setup, undefined, 0).end + SET_ADDRESS_RECOVERY_MS;
+      const at = nextFrame(cursor);
+      cursor = this.#exchange(fn, at, setup, undefined, 0).end + SET_ADDRESS_RECOVERY_MS;
     }
     this.clock.advanceTo(cursor);
     this.#mainLoop();
@@ -760,7 +772,12 @@ export class VirtualBoard {
     return this.#coreRuns() && this.#core?.workPending() === true;
   }
 
-  /** bl_poll as the chip's main loop calls it, while the CPU is not stalled by flash. */
+  /**
+   * bl_poll as the chip's main loop calls it: back to back while the core has work, each
+   * call doing at most one slice of flash work that occupies the chip for its datasheet
+   * time; the next call comes when that slice ends (a timer), and USB transfers that
+   * arrive meanwhile are served between slices.
+   */
   #mainLoop(): void {
     for (let i = 0; i < MAX_POLLS_PER_WAKE; i++) {
       if (!this.#coreRuns() || !this.#core) return;
@@ -837,6 +854,7 @@ export class VirtualBoard {
   #recordFlashOp(op: FlashOperation, ok: boolean): void {
     const t = Math.max(this.clock.now(), this.#busyUntil);
     this.#busyUntil = t + op.durationMs;
+    if (op.kind === 'erase') this.#stallUntil = this.#busyUntil;
     if (op.kind === 'erase') {
       this.#log({
         t,

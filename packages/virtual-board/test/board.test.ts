@@ -11,6 +11,7 @@ import {
 } from '../src/index.ts';
 import { createVirtualBoard, readWasm } from '../src/node.ts';
 import {
+  ABORT,
   dfuDNLOAD_IDLE,
   dnload,
   eraseSector,
@@ -225,12 +226,26 @@ describe('clock and timing', () => {
         await dnload(device, block, new Uint8Array(2048).fill(block));
         expect((await pollUntilIdle(board, device)).state).toBe(dfuDNLOAD_IDLE);
       }
+      // ABORT returns once every queued block is written.
+      const abort = await device.controlTransferOut({
+        requestType: 'class',
+        recipient: 'interface',
+        request: ABORT,
+        value: 0,
+        index: 0,
+      });
+      expect(abort.status).toBe('ok');
       return { events: board.events, now: board.clock.now() };
     };
     const first = await run();
     const second = await run();
     expect(second).toEqual(first);
-    expect(first.events.filter((e) => e.type === 'program')).toHaveLength(4);
+    // Each 2 kB block is programmed in 32 slices of 64 bytes (256 µs each).
+    const programs = first.events.filter((e) => e.type === 'program');
+    expect(programs).toHaveLength(4 * 32);
+    expect(programs.every((e) => e.size === 64 && Math.abs(e.durationMs - 0.256) < 1e-9)).toBe(
+      true,
+    );
     expect(first.events.find((e) => e.type === 'erase')).toMatchObject({
       address: 0x08010000,
       size: 0x10000,

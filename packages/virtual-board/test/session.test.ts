@@ -1,6 +1,6 @@
 import { getLayout, parseDfuseLayout } from '@stm32dfu/layout';
 import { describe, expect, test } from 'vitest';
-import type { UsbDeviceLike } from '../src/index.ts';
+import { controlTransferBusMs, type UsbDeviceLike } from '../src/index.ts';
 import type { NodeVirtualBoard } from '../src/node.ts';
 import { createVirtualBoard } from '../src/node.ts';
 import {
@@ -25,6 +25,12 @@ import {
 const layout = getLayout('blackpill-f411');
 const APP_BASE = layout.partitions.application.start;
 const TRANSFER_SIZE = 2048;
+/** The core programs at most this many bytes per main-loop pass (BL_PROGRAM_SLICE). */
+const SLICE = 64;
+const SLICES_PER_BLOCK = TRANSFER_SIZE / SLICE;
+/** Data block buffers of our bootloader (BL_WRITE_QUEUE_BLOCKS). */
+const QUEUE_BLOCKS = 3;
+const WORD_MS = 0.016;
 
 /** wTransferSize from the DFU functional descriptor, read with a raw GET_DESCRIPTOR. */
 async function transferSizeOf(device: UsbDeviceLike): Promise<number> {
@@ -92,10 +98,15 @@ describe('a whole DfuSe session through raw control transfers', () => {
       status: 'ok',
       bytesWritten: 0,
     });
+    // The held block's words, after whatever queued blocks are still being written.
     const manifest = await getStatus(bootloader);
     expect(manifest.state).toBe(dfuMANIFEST);
-    expect(manifest.pollTimeout).toBe(Math.ceil((TRANSFER_SIZE / 4) * 0.016));
-    expect((await pollUntilIdle(board, bootloader)).state).toBe(dfuIDLE);
+    const heldMs = (TRANSFER_SIZE / 4) * WORD_MS;
+    expect(manifest.pollTimeout).toBeGreaterThanOrEqual(Math.ceil(heldMs));
+    expect(manifest.pollTimeout).toBeLessThanOrEqual(Math.ceil(QUEUE_BLOCKS * heldMs + heldMs));
+    // Honest: one sleep of bwPollTimeout is enough.
+    await board.clock.sleep(manifest.pollTimeout);
+    expect((await getStatus(bootloader)).state).toBe(dfuIDLE);
 
     const firstBlockWrites = board.events.filter(
       (e) => e.type === 'program' && e.address < APP_BASE + TRANSFER_SIZE,
@@ -186,6 +197,41 @@ describe('a whole DfuSe session through raw control transfers', () => {
     expect(board.clock.now()).toBeLessThan(eraseStart + 1002);
   });
 
+  test('programming does not stall the bus: blocks are accepted at once, a transfer waits at most one slice', async () => {
+    const board = await createVirtualBoard();
+    const device = await waitForDevice(board);
+    await openDfu(device);
+    await eraseSector(board, device, 0x08010000);
+    await setAddress(board, device, 0x08010000);
+    for (let block = 2; block < 2 + QUEUE_BLOCKS - 1; block++) {
+      await dnload(device, block, new Uint8Array(TRANSFER_SIZE).fill(block));
+      expect(await getStatus(device)).toEqual({ status: 0, pollTimeout: 0, state: dfuDNLOAD_IDLE });
+    }
+    // The first block is being programmed now, one 256 µs slice after another.
+    const before = board.clock.now();
+    expect(board.busyUntil).toBeGreaterThan(before);
+    expect(board.busyUntil - before).toBeLessThanOrEqual((SLICE / 4) * WORD_MS + 1e-9);
+    expect(board.stallUntil).toBeLessThanOrEqual(before);
+    // The buffers are full after the next block: dfuDNBUSY until the oldest is written.
+    await dnload(device, 2 + QUEUE_BLOCKS - 1, new Uint8Array(TRANSFER_SIZE).fill(9));
+    const frame = Math.ceil(board.clock.now());
+    const busy = await getStatus(device);
+    expect(busy.state).toBe(dfuDNBUSY);
+    // Served on the next frame, after at most the slice under way.
+    const served = board.clock.now() - frame - controlTransferBusMs(6);
+    expect(served).toBeGreaterThanOrEqual(-1e-9);
+    expect(served).toBeLessThanOrEqual((SLICE / 4) * WORD_MS + 1e-9);
+    const programmed = board.events
+      .filter((e) => e.type === 'program')
+      .reduce((n, e) => n + (e.type === 'program' ? e.size : 0), 0);
+    // What was left of the oldest block when GETSTATUS was served (a slice or so ago).
+    const leftNow = ((TRANSFER_SIZE - programmed) / 4) * WORD_MS;
+    expect(busy.pollTimeout).toBeGreaterThanOrEqual(Math.ceil(leftNow));
+    expect(busy.pollTimeout).toBeLessThanOrEqual(Math.ceil(leftNow + 2 * (SLICE / 4) * WORD_MS));
+    await board.clock.sleep(busy.pollTimeout);
+    expect(await getStatus(device)).toMatchObject({ status: 0, state: dfuDNLOAD_IDLE });
+  });
+
   test('the bootloader refuses its own sectors (errTARGET) and stalls what it does not know', async () => {
     const board = await createVirtualBoard();
     const device = await waitForDevice(board);
@@ -207,14 +253,17 @@ describe('power cut during a download', () => {
   }
 
   test('halfway through the data blocks: back in the bootloader, nothing bootable', async () => {
-    // 2 erases, then 15 data blocks; power drops after the 8th flash operation.
-    const { board, device, image } = await startDownload(8);
+    // 2 erases, then 15 data blocks of 32 slices each; power drops after the 5th slice of
+    // the second block written (the first block is held back in RAM).
+    const cutAfter = 2 + SLICES_PER_BLOCK + 5;
+    const { board, device, image } = await startDownload(cutAfter);
     const error = await download(board, device, image).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'NotFoundError' });
     expect(board.mode).toBe('off');
     expect(board.device).toBeNull();
     const ops = board.events.filter((e) => e.type === 'erase' || e.type === 'program');
-    expect(ops).toHaveLength(8);
+    expect(ops).toHaveLength(cutAfter);
+    expect(ops.at(-1)).toMatchObject({ size: SLICE, durationMs: (SLICE / 4) * WORD_MS });
     // What was done stays: the blocks written before the cut are in flash.
     const lastProgram = ops.at(-1)!;
     expect(lastProgram.type).toBe('program');
@@ -234,11 +283,17 @@ describe('power cut during a download', () => {
     expect(board.readFlash(APP_BASE + TRANSFER_SIZE, TRANSFER_SIZE)).toEqual(
       image.subarray(TRANSFER_SIZE, 2 * TRANSFER_SIZE),
     );
+    const second = APP_BASE + 2 * TRANSFER_SIZE;
+    expect(board.readFlash(second, 5 * SLICE)).toEqual(
+      image.subarray(2 * TRANSFER_SIZE, 2 * TRANSFER_SIZE + 5 * SLICE),
+    );
+    expect(board.readFlash(second + 5 * SLICE, SLICE).every((b) => b === 0xff)).toBe(true);
   });
 
   test('during manifestation (first block written word by word): the stamp does not check', async () => {
-    // 2 erases + 15 data blocks, then the held block's words: cut in the middle of those.
-    const { board, device, image } = await startDownload(2 + 15 + 100);
+    // 2 erases + 15 data blocks of 32 slices, then the held block's runs of words: cut in
+    // the middle of those.
+    const { board, device, image } = await startDownload(2 + 15 * SLICES_PER_BLOCK + 10);
     await download(board, device, image);
     await dnload(device, 0, new Uint8Array(0));
     await expect(pollUntilIdle(board, device)).rejects.toMatchObject({ name: 'NotFoundError' });

@@ -25,8 +25,10 @@ typedef struct {
   /* Flash: offset = address - STM32DFU_FLASH_BASE. */
   uint8_t flash[STM32DFU_FLASH_SIZE];
   uint32_t flash_ops;          /* erases + programmed words since sim_reset */
+  uint32_t flash_calls;        /* completed hal_flash_erase_sector / _program calls: slices */
   uint32_t erases, programmed_words;
   uint32_t power_cut_at;       /* 0: never; else the operation with this number is torn */
+  uint32_t power_cut_after_call; /* 0: never; else power drops as this call (slice) returns */
   jmp_buf *power_cut_jump;     /* where a power cut returns to (longjmp value 1) */
   bool powered;
   bool write_protected[STM32DFU_SECTOR_COUNT];
@@ -75,7 +77,12 @@ bool sim_control_out(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue, u
                      const uint8_t *data, uint16_t wLength);
 extern uint32_t sim_ep0_violations;
 
-/* The port's main loop: bl_poll while the core has work (bounded). */
+/* The port's main loop with time standing still: bl_poll while the core has work that
+ * makes progress (flash slices, commands, state changes); bounded. */
 void sim_run(void);
+/* The host sleeps `ms` while the main loop runs: bl_poll back to back (flash operations
+ * advance the clock) until the time is up or nothing is left to do, then the rest of the
+ * sleep passes. */
+void sim_sleep(uint32_t ms);
 
 #endif /* STM32DFU_SIM_H */

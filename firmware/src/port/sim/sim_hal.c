@@ -45,6 +45,12 @@ static void cut_power(void) {
   if (sim.power_cut_jump != NULL) longjmp(*sim.power_cut_jump, 1);
 }
 
+/* One flash call (a slice of the core's work) has completed. */
+static void call_done(void) {
+  sim.flash_calls++;
+  if (sim.power_cut_after_call != 0u && sim.flash_calls == sim.power_cut_after_call) cut_power();
+}
+
 /* ---- hal.h ---- */
 
 hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
@@ -60,6 +66,7 @@ hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
   memset(sim_flash_at(s->start), 0xFF, s->size);
   sim.erases++;
   sim.micros += (uint64_t)s->erase_ms_typ * 1000u;
+  call_done();
   return HAL_OK;
 }
 
@@ -88,6 +95,7 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
     sim.programmed_words++;
     sim.micros += STM32DFU_PROGRAM_US_TYP;
   }
+  call_done();
   return status;
 }
 
@@ -202,6 +210,34 @@ bool sim_control_out(uint8_t bmRequestType, uint8_t bRequest, uint16_t wValue, u
   return false;
 }
 
+/* One bl_poll; false when it changed nothing observable (only time can move it on). */
+static bool poll_progressed(void) {
+  const uint64_t micros = sim.micros;
+  const uint32_t calls = sim.flash_calls;
+  const uint8_t state = dfu_state();
+  const uint8_t status = dfu_status();
+  const uint32_t leaving = sim.jumps + sim.resets;
+  bl_poll();
+  return sim.micros != micros || sim.flash_calls != calls || dfu_state() != state || dfu_status() != status ||
+         sim.jumps + sim.resets != leaving;
+}
+
 void sim_run(void) {
-  for (int i = 0; i < 4 && bl_work_pending(); i++) bl_poll();
+  for (int i = 0; i < 100000 && bl_work_pending(); i++) {
+    if (!poll_progressed() && !poll_progressed()) return;
+  }
+}
+
+void sim_sleep(uint32_t ms) {
+  const uint64_t until = sim.micros + (uint64_t)ms * 1000u;
+  bool sliced = false;
+  for (int i = 0; i < 100000 && bl_work_pending(); i++) {
+    /* Once the time is up the host's request is served: after the slice under way, and
+     * after any work that takes no time (the port's main loop alternates the two). */
+    if (sim.micros >= until && sliced) break;
+    const uint32_t calls = sim.flash_calls;
+    if (!poll_progressed() && !poll_progressed()) break;
+    sliced = sim.flash_calls != calls;
+  }
+  if (sim.micros < until) sim.micros = until;
 }
