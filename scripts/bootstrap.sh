@@ -25,10 +25,12 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null | cut -d
 fi
 
 # --- Debian packages ---------------------------------------------------------------------
-# demo: the firmware's wasm build (clang/lld) for the virtual board, the example app (arm gcc).
-demo_packages=(clang-14 lld-14 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi cmake make gcc)
-# test: + host unit tests (cmocka), QEMU boot tests, independent image tools for cross-checks.
-test_packages=("${demo_packages[@]}" libcmocka-dev qemu-system-arm dfu-util srecord)
+# demo: the memory map needs only Node.
+demo_packages=()
+# test: the firmware (arm gcc, cmake, cmocka), the virtual board's wasm core (clang/lld),
+# QEMU boot tests, and independent image tools for cross-checks.
+test_packages=(clang-14 lld-14 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
+  cmake make gcc libcmocka-dev qemu-system-arm dfu-util srecord)
 case "$profile" in
   demo) wanted=("${demo_packages[@]}") ;;
   test) wanted=("${test_packages[@]}") ;;
@@ -36,7 +38,7 @@ case "$profile" in
 esac
 
 missing=()
-for pkg in "${wanted[@]}"; do
+for pkg in "${wanted[@]+"${wanted[@]}"}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -6,10 +6,14 @@ const root = new URL('..', import.meta.url).pathname;
 process.env.TURBO_TELEMETRY_DISABLED = '1';
 
 // Build quietly; show the build's output only when it fails.
-const build = spawnSync('pnpm', ['exec', 'turbo', 'run', 'build', '--output-logs=errors-only'], {
-  cwd: root,
-  encoding: 'utf8',
-});
+const build = spawnSync(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'build', '--filter', '@stm32dfu/layout', '--output-logs=errors-only'],
+  {
+    cwd: root,
+    encoding: 'utf8',
+  },
+);
 if (build.status !== 0) {
   process.stdout.write(build.stdout ?? '');
   process.stderr.write(build.stderr ?? '');
