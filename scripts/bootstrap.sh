@@ -28,9 +28,9 @@ fi
 # demo: the memory map needs only Node.
 demo_packages=()
 # test: the firmware (arm gcc, cmake, cmocka), the virtual board's wasm core (clang/lld),
-# QEMU boot tests, and independent image tools for cross-checks.
+# QEMU boot tests, independent image tools for cross-checks, and Chromium for browser tests.
 test_packages=(clang-14 lld-14 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
-  cmake make gcc libcmocka-dev qemu-system-arm dfu-util srecord)
+  cmake make gcc libcmocka-dev qemu-system-arm dfu-util srecord chromium)
 case "$profile" in
   demo) wanted=("${demo_packages[@]}") ;;
   test) wanted=("${test_packages[@]}") ;;
@@ -56,4 +56,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # --- node modules ------------------------------------------------------------------------
+# Browser tests use Debian's Chromium; no package may download a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 pnpm install --frozen-lockfile --reporter=silent

@@ -14,6 +14,16 @@ export function defaultWasmUrl(boardId: string): URL {
   return new URL(`../dist/wasm/${boardId}.wasm`, import.meta.url);
 }
 
+/**
+ * What a relative `options.wasm` URL is relative to: in a page (or worker) the document, as
+ * for fetch(); a bundle's chunk URL would be an arbitrary place. Elsewhere, this module.
+ */
+function relativeUrlBase(): string {
+  if (typeof document !== 'undefined' && document.baseURI) return document.baseURI;
+  if (typeof location !== 'undefined' && location.href) return location.href;
+  return import.meta.url;
+}
+
 /** Compile (once per URL) the core for a board. */
 export function compileWasm(
   source: WasmSource | undefined,
@@ -31,8 +41,20 @@ export function compileWasm(
       );
     });
   }
-  const url =
-    source === undefined ? defaultWasmUrl(boardId) : new URL(String(source), import.meta.url);
+  let url: URL;
+  try {
+    url =
+      source === undefined ? defaultWasmUrl(boardId) : new URL(String(source), relativeUrlBase());
+  } catch (cause) {
+    return Promise.reject(
+      new VirtualBoardError(
+        'WASM_LOAD_FAILED',
+        `options.wasm ${JSON.stringify(String(source))} is not a URL: pass a URL, the module's bytes or a WebAssembly.Module.`,
+        { value: String(source) },
+        { cause },
+      ),
+    );
+  }
   const key = url.href;
   let module = compiled.get(key);
   if (!module) {
