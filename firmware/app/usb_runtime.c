@@ -3,8 +3,9 @@
  * runtime interface (class 0xFE, subclass 0x01, protocol 0x01; DFU 1.1 §4.1) and its
  * functional descriptor with WillDetach, so DFU_DETACH alone sends the board to the
  * bootloader. Like the bootloader it announces bcdUSB 2.01 with a BOS (WebUSB and
- * Microsoft OS 2.0 platform capabilities, usb_bos.h) and serves the MS OS 2.0 descriptor
- * set, so Windows binds WinUSB without an INF and Chromium or dfu-util can send DETACH.
+ * Microsoft OS 2.0 platform capabilities) and serves the MS OS 2.0 descriptor set, both
+ * from the bootloader core's own definition (src/core/usb_bos.h),
+ * so Windows binds WinUSB without an INF and Chromium or dfu-util can send DETACH.
  * It implements the usbd_* events the port's OTG_FS driver reports (the same ones the
  * bootloader core implements) on top of hal_usb_*; it reaches hardware only through hal.h,
  * so the host tests in tests/ build it as it is.

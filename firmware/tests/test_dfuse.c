@@ -123,10 +123,11 @@ static void test_poll_timeouts_are_honest(void **state) {
   assert_int_equal(host_command(crc, 9, &first).status, ST_OK);
   assert_int_equal(first.state, S_dfuDNBUSY);
   /* Two blocks queued, the older one partly written while the host slept its 9 ms, plus
-   * the CRC's 1 ms estimate. */
+   * the CRC of 512 words at the port's rate (hal_crc_words_per_ms). */
   const uint32_t block_us = 512u * STM32DFU_PROGRAM_US_TYP;
-  assert_true(first.poll_ms > (block_us + 1000u + 999u) / 1000u);
-  assert_true(first.poll_ms <= (2u * block_us + 1000u + 999u) / 1000u);
+  const uint32_t crc_us = (512u * 1000u + sim.crc_words_per_ms - 1u) / sim.crc_words_per_ms;
+  assert_true(first.poll_ms > (block_us + crc_us + 999u) / 1000u);
+  assert_true(first.poll_ms <= (2u * block_us + crc_us + 999u) / 1000u);
   /* The strict ROM model announces each block's own program time. */
   host_attach(&bl_profile_st_rom, 0);
   assert_int_equal(host_set_address(0x08010000u).status, ST_OK);
@@ -318,7 +319,7 @@ static void test_crc_command(void **state) {
   dfu_status_t first;
   assert_int_equal(host_command(c, 9, &first).state, S_dfuDNLOAD_IDLE);
   assert_int_equal(first.state, S_dfuDNBUSY);
-  assert_int_equal(first.poll_ms, 2); /* estimate: 4 kB per ms */
+  assert_int_equal(first.poll_ms, 1); /* 1500 words at the sim's 8000 words per ms: 0.19 ms */
   assert_true(host_request_out(ABORT, 0));
   uint16_t got = 0;
   assert_true(host_upload(1, 64, readback, &got));

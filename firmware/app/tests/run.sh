@@ -33,8 +33,8 @@ else
   echo "note: $cc cannot link the address/undefined sanitizers; testing without them" >&2
 fi
 
-if ! "$cc" "${flags[@]}" -I src/core -I src/port/sim -I "$generated" -I app/tests \
-  src/core/*.c src/port/sim/sim_hal.c app/tests/core_descriptors.c \
+if ! "$cc" "${flags[@]}" -I src/core -I src/port/sim -I src/port/stm32f4 -I "$generated" -I app/tests \
+  src/core/*.c src/port/sim/sim_hal.c src/port/stm32f4/crc_unit.c app/tests/core_descriptors.c \
   -o "$work/core_descriptors" 2>"$work/core_descriptors.log"; then
   give_up "could not build the bootloader dump:
 $(sed 's/^/  /' "$work/core_descriptors.log")"

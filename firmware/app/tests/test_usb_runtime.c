@@ -379,7 +379,9 @@ static void other_vendor_requests_stall(void) {
   EXPECT(control_out(0x40, 0x55, 0, 0) == false, "a vendor OUT request was acked");
 }
 
-static void bos_and_ms_os_20_set_are_the_bootloaders_byte_for_byte(void) {
+/* Both serve the initializers of src/core/usb_bos.h; this checks that both also serve them
+ * whole and to the same requests (a device that clipped, reordered or gated them differs). */
+static void app_and_bootloader_answer_the_same_bos_and_ms_os_20_set(void) {
   int bos_length = 0, set_length = 0;
   const uint8_t *bos = core_answer("bos", &bos_length);
   const uint8_t *set = core_answer("msos20", &set_length);
@@ -457,8 +459,8 @@ int main(int argc, char **argv) {
   run("app USB: MS OS 2.0 descriptor set gives the device CompatibleID WINUSB (30 bytes)",
       ms_os_20_set_binds_winusb_to_the_device);
   run("app USB: other vendor requests (GET_URL, wrong wIndex, OUT) stall", other_vendor_requests_stall);
-  run("app USB: BOS and MS OS 2.0 set are the bootloader's, byte for byte",
-      bos_and_ms_os_20_set_are_the_bootloaders_byte_for_byte);
+  run("app USB: app and bootloader answer the same BOS and MS OS 2.0 set (both serve src/core/usb_bos.h)",
+      app_and_bootloader_answer_the_same_bos_and_ms_os_20_set);
   run("app USB: serial number is the UID in uppercase hex, the same as the bootloader's",
       serial_is_the_uid_in_uppercase_hex_as_the_bootloader_says_it);
   run("app USB: DFU_DETACH asks for the bootloader only after its status stage",

@@ -5,10 +5,9 @@
 #define STAMP_MAGIC 0x504D5453u /* "STMP" little-endian */
 #define STAMP_CRC_OFFSET 0x24u
 #define STAMP_MIN_LENGTH 0x2Cu /* vectors up to and including the stamp */
-#define BOOT_READ_CHUNK 64u
 
 stamp_verdict_t boot_check_stamp(uint32_t base, uint32_t region_size, uint32_t *version) {
-  uint8_t chunk[BOOT_READ_CHUNK];
+  uint8_t chunk[16];
   hal_flash_read(base + STAMP_OFFSET, chunk, 16u);
   if (bl_get_u32le(chunk) != STAMP_MAGIC) return STAMP_BAD_MAGIC;
   const uint32_t length = bl_get_u32le(chunk + 4);
@@ -18,19 +17,9 @@ stamp_verdict_t boot_check_stamp(uint32_t base, uint32_t region_size, uint32_t *
     return STAMP_BAD_LENGTH;
   }
 
-  uint32_t crc = 0xFFFFFFFFu;
-  for (uint32_t offset = 0; offset < length; offset += BOOT_READ_CHUNK) {
-    uint32_t n = length - offset;
-    if (n > BOOT_READ_CHUNK) n = BOOT_READ_CHUNK;
-    hal_flash_read(base + offset, chunk, n);
-    /* The crc word itself is not covered; it always sits inside the first chunk. */
-    if (offset == 0u) {
-      crc = bl_crc_stm32(crc, chunk, STAMP_CRC_OFFSET);
-      crc = bl_crc_stm32(crc, chunk + STAMP_CRC_OFFSET + 4u, n - STAMP_CRC_OFFSET - 4u);
-    } else {
-      crc = bl_crc_stm32(crc, chunk, n);
-    }
-  }
+  /* The crc word itself is not covered: the CRC runs up to it and continues after it. */
+  uint32_t crc = hal_crc_stm32(0xFFFFFFFFu, base, STAMP_CRC_OFFSET);
+  crc = hal_crc_stm32(crc, base + STAMP_CRC_OFFSET + 4u, length - STAMP_CRC_OFFSET - 4u);
   if (crc != expected_crc) return STAMP_BAD_CRC;
   if (version != NULL) *version = stamped_version;
   return STAMP_VALID;

@@ -97,6 +97,9 @@ stamp_verdict_t boot_check_stamp(uint32_t base, uint32_t region_size, uint32_t *
 /* The STM32 CRC unit's CRC (contract 4) continued over `length` bytes (a multiple of 4) of
  * little-endian words; start with crc = 0xFFFFFFFF. */
 uint32_t bl_crc_stm32(uint32_t crc, const uint8_t *data, uint32_t length);
+/* The same over `length` bytes (a multiple of 4) of memory at `address`, read with
+ * hal_flash_read: what hal_crc_stm32 returns on a port without a CRC unit. */
+uint32_t bl_crc_stm32_memory(uint32_t crc, uint32_t address, uint32_t length);
 
 /* ---- DFU mode ---- */
 void bl_init(const bl_profile_t *profile);

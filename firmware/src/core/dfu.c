@@ -129,7 +129,9 @@ static void leave(void) {
 static uint32_t busy_us(void) {
   switch (dfu.op) {
     case OP_WAIT_SLOT: return flash_queue_head_us();
-    case OP_MANIFEST: return flash_queue_us() + flash_manifest_us();
+    case OP_MANIFEST: /* ours ends it with the boot check (stamp CRC) */
+      return flash_queue_us() + flash_manifest_us() +
+             (dfu.profile->protect_bootloader ? flash_stamp_check_us() : 0u);
     case OP_MASS_ERASE: return flash_queue_us() + flash_mass_erase_us(dfu.op_done);
     default: return flash_queue_us() + dfu.op_us;
   }

@@ -16,6 +16,7 @@ static const flash_sector_t flash_sectors[STM32DFU_SECTOR_COUNT] = STM32DFU_SECT
 #define FLASH_END (STM32DFU_FLASH_BASE + STM32DFU_FLASH_SIZE)
 #define FLASH_CHUNK 64u
 #define STAMP_MAGIC_OFFSET 0x1Cu
+#define STAMP_MAGIC 0x504D5453u /* contract 4: "STMP", followed by the stamped length */
 #define NO_SLOT 0xFFu
 
 /* What is left of a queued block: `remaining` bytes from `offset` in its slot go to `address`. */
@@ -170,13 +171,32 @@ uint32_t flash_mass_erase_us(uint32_t done) {
   return total;
 }
 
+uint32_t flash_crc_us(uint32_t length) {
+  /* The port's conservative rate (hal.h), so the host's sleep covers the whole CRC. */
+  uint32_t words_per_ms = hal_crc_words_per_ms();
+  if (words_per_ms == 0u) words_per_ms = 1u;
+  /* length is inside the flash (at most 2^21 bytes here), so the product fits 32 bits. */
+  return ((length / 4u) * 1000u + words_per_ms - 1u) / words_per_ms;
+}
+
+uint32_t flash_stamp_check_us(void) {
+  uint8_t stamp[8];
+  if (flash.held_dirty) {
+    bl_memcpy(stamp, flash.held + STAMP_MAGIC_OFFSET, sizeof stamp);
+  } else {
+    hal_flash_read(STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET, stamp, sizeof stamp);
+  }
+  const uint32_t length = bl_get_u32le(stamp + 4);
+  if (bl_get_u32le(stamp) != STAMP_MAGIC || length > STM32DFU_APP_SIZE) return 0u;
+  return flash_crc_us(length);
+}
+
 uint8_t flash_plan_crc(uint32_t address, uint32_t length, uint32_t *work_us) {
   if ((address & 3u) != 0u || (length & 3u) != 0u ||
       (length > 0u && !range_inside(address, length, STM32DFU_FLASH_BASE, FLASH_END))) {
     return errADDRESS;
   }
-  /* An estimate: the software CRC runs at well over 4 kB per millisecond on the F411. */
-  *work_us = (length + 4095u) / 4096u * 1000u;
+  *work_us = flash_crc_us(length);
   return OK;
 }
 
@@ -377,14 +397,5 @@ uint8_t flash_manifest_slice(bool *finished) {
 }
 
 uint32_t flash_crc(uint32_t address, uint32_t length) {
-  uint8_t chunk[FLASH_CHUNK];
-  uint32_t crc = 0xFFFFFFFFu;
-  while (length > 0u) {
-    const uint32_t n = length < FLASH_CHUNK ? length : FLASH_CHUNK;
-    hal_flash_read(address, chunk, n);
-    crc = bl_crc_stm32(crc, chunk, n);
-    address += n;
-    length -= n;
-  }
-  return crc;
+  return hal_crc_stm32(0xFFFFFFFFu, address, length);
 }

@@ -37,6 +37,25 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
 /* Copy `length` bytes of flash (or any readable memory) at `address` into `out`. */
 void hal_flash_read(uint32_t address, uint8_t *out, uint32_t length);
 
+/* ---- STM32 CRC (contract 4: RM0383 §4, the chip's CRC unit) ----
+ * Polynomial 0x04C11DB7, most significant bit first, no reflection, no final XOR, over
+ * whole 32-bit words read little-endian from memory. The result equals bl_crc_stm32 over
+ * the same bytes; only the speed differs between ports. */
+
+/* The CRC continued from `crc` over `length` bytes (a multiple of 4) of readable memory at
+ * `address` (the flash, as hal_flash_read reads it). crc = 0xFFFFFFFF starts a CRC (the
+ * unit's reset value); passing a previous result continues it, so a range split in two
+ * gives the CRC of the whole (the stamp check skips its crc word that way). Any `crc` is
+ * valid: the F4 unit cannot be loaded with a value, so its port first feeds the one word
+ * that takes the reset value to `crc` (crc_unit.c). On the STM32F4 the unit computes it
+ * once its power-on self-test passed, software otherwise (and on boards without one). */
+uint32_t hal_crc_stm32(uint32_t crc, uint32_t address, uint32_t length);
+
+/* Words per millisecond hal_crc_stm32 is sure to reach at the current clock, with the
+ * path the port chose (unit or software): a conservative rate from which the core derives
+ * the CRC command's bwPollTimeout. At least 1. */
+uint32_t hal_crc_words_per_ms(void);
+
 /* ---- USB control endpoint (EP0) ----
  * The port deals in packets; the core deals in whole control transfers. The port calls
  * the core's usbd_* entry points (bootloader.h) on bus reset, SETUP, OUT data complete and

@@ -4,6 +4,7 @@
  * dispatch of class requests to the DFU state machine.
  */
 #include "bl_internal.h"
+#include "usb_bos.h"
 
 enum {
   USB_REQ_GET_STATUS = 0,
@@ -21,18 +22,10 @@ enum {
   USB_DESC_CONFIGURATION = 2,
   USB_DESC_STRING = 3,
   USB_DESC_INTERFACE = 4,
-  USB_DESC_BOS = 15,
-  USB_DESC_DEVICE_CAPABILITY = 16,
   DFU_DESC_FUNCTIONAL = 0x21,
 };
 enum { STR_LANGID = 0, STR_MANUFACTURER = 1, STR_PRODUCT = 2, STR_SERIAL = 3, STR_FIRST_ALT = 4 };
 
-/* Vendor request codes we chose for the two BOS platform capabilities. */
-#define VENDOR_CODE_WEBUSB 0x01u
-#define VENDOR_CODE_MS_OS_20 0x02u
-#define MS_OS_20_DESCRIPTOR_INDEX 7u
-#define MS_OS_20_SET_LENGTH 30u
-#define BOS_TOTAL_LENGTH 57u
 #define EP0_MAX_PACKET 64u
 #define REPLY_SIZE 256u
 
@@ -45,24 +38,11 @@ static struct {
   uint8_t reply[REPLY_SIZE];
 } usb;
 
-/* BOS (USB 3.2 §9.6.2) with the WebUSB (3408B638-...) and MS OS 2.0 (D8DD60DF-...)
- * platform capabilities; UUIDs in their little-endian wire order. */
-static const uint8_t bos_descriptor[BOS_TOTAL_LENGTH] = {
-    5, USB_DESC_BOS, BOS_TOTAL_LENGTH, 0, 2,
-    24, USB_DESC_DEVICE_CAPABILITY, 5, 0,
-    0x38, 0xB6, 0x08, 0x34, 0xA9, 0x09, 0xA0, 0x47, 0x8B, 0xFD, 0xA0, 0x76, 0x88, 0x15, 0xB6, 0x65,
-    0x00, 0x01, VENDOR_CODE_WEBUSB, 0, /* bcdVersion 1.0, no landing page */
-    28, USB_DESC_DEVICE_CAPABILITY, 5, 0,
-    0xDF, 0x60, 0xDD, 0xD8, 0x89, 0x45, 0xC7, 0x4C, 0x9C, 0xD2, 0x65, 0x9D, 0x9E, 0x64, 0x8A, 0x9F,
-    0x00, 0x00, 0x03, 0x06, /* dwWindowsVersion: Windows 8.1 */
-    MS_OS_20_SET_LENGTH, 0, VENDOR_CODE_MS_OS_20, 0,
-};
-
-/* MS OS 2.0 descriptor set: header + CompatibleID "WINUSB" for the whole device. */
-static const uint8_t ms_os_20_set[MS_OS_20_SET_LENGTH] = {
-    10, 0, 0x00, 0x00, 0x00, 0x00, 0x03, 0x06, MS_OS_20_SET_LENGTH, 0,
-    20, 0, 0x03, 0x00, 'W', 'I', 'N', 'U', 'S', 'B', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-};
+/* One definition for the bootloader and the example application (usb_bos.h). */
+static const uint8_t bos_descriptor[] = USB_BOS_DESCRIPTOR_BYTES;
+_Static_assert(sizeof bos_descriptor == USB_BOS_TOTAL_LENGTH, "BOS wTotalLength");
+static const uint8_t ms_os_20_set[] = USB_MSOS20_SET_BYTES;
+_Static_assert(sizeof ms_os_20_set == USB_MSOS20_SET_LENGTH, "MS OS 2.0 set wTotalLength");
 
 void usb_send(const uint8_t *data, uint16_t length) {
   hal_usb_ep0_send(data, length < usb.setup.wLength ? length : usb.setup.wLength);
@@ -74,7 +54,7 @@ static uint16_t build_device_descriptor(uint8_t *d) {
   const bl_profile_t *p = usb.profile;
   d[0] = 18;
   d[1] = USB_DESC_DEVICE;
-  bl_put_u16le(d + 2, p->webusb ? 0x0201u : 0x0200u); /* 2.01 announces the BOS */
+  bl_put_u16le(d + 2, p->webusb ? USB_BOS_BCD_USB : 0x0200u); /* 2.01 announces the BOS */
   d[4] = 0; /* class per interface */
   d[5] = 0;
   d[6] = 0;
@@ -163,7 +143,7 @@ static void get_descriptor(void) {
     length = build_configuration_descriptor(usb.reply);
   } else if (type == USB_DESC_STRING) {
     length = build_string_descriptor(index, usb.reply);
-  } else if (type == USB_DESC_BOS && usb.profile->webusb) {
+  } else if (type == USB_DESC_TYPE_BOS && usb.profile->webusb) {
     usb_send(bos_descriptor, sizeof bos_descriptor);
     return;
   }
@@ -252,8 +232,8 @@ static void standard_request(void) {
 
 static void vendor_request(void) {
   const usb_setup_t *s = &usb.setup;
-  if (usb.profile->webusb && s->bmRequestType == 0xC0u && s->bRequest == VENDOR_CODE_MS_OS_20 &&
-      s->wIndex == MS_OS_20_DESCRIPTOR_INDEX) {
+  if (usb.profile->webusb && s->bmRequestType == 0xC0u && s->bRequest == USB_BOS_MSOS20_VENDOR_CODE &&
+      s->wIndex == USB_MSOS20_DESCRIPTOR_INDEX) {
     usb_send(ms_os_20_set, sizeof ms_os_20_set);
     return;
   }

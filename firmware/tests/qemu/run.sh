@@ -121,7 +121,8 @@ check no-app "no application: the bootloader stays" 0 \
   "-stm32dfu example app"
 
 run_qemu valid-app "" "$app"
-check valid-app "valid stamped application: jump, banner, VTOR, MSP and SysTick in the app" 0 \
+check valid-app "valid stamped application (stamp CRC in software: QEMU has no CRC unit): jump, banner, VTOR, MSP and SysTick in the app" 0 \
+  "+crc: software" \
   "+jump: application valid" \
   "+stm32dfu example app v" \
   "+ok   vtor 0x08008000" \

@@ -43,10 +43,11 @@ const manifest = await pollUntilIdle(board, device);
 if (manifest.status !== 0) throw new Error(`manifestation: bStatus ${manifest.status}`);
 const end = board.clock.now();
 
-const sum = (type: 'erase' | 'program') =>
+const sum = (type: 'erase' | 'program' | 'crc') =>
   board.events.reduce((ms, e) => (e.type === type ? ms + e.durationMs : ms), 0);
 const eraseMs = sum('erase');
 const programMs = sum('program');
+const crcMs = sum('crc');
 const totalMs = end - start;
 const flashed = board.readFlash(region.start, image.length).every((b, i) => b === image[i]);
 
@@ -57,7 +58,8 @@ console.log(
 );
 row('erase (datasheet typ)', eraseMs);
 row('program (16 µs/word typ)', programMs);
-row('USB + host polling', totalMs - eraseMs - programMs);
+row('stamp CRC at manifestation (unit)', crcMs);
+row('USB + host polling', totalMs - eraseMs - programMs - crcMs);
 row('total', totalMs);
 row('  of which the erase phase', erased - start);
 console.log(`image verified in flash: ${flashed}`);

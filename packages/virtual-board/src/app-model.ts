@@ -21,10 +21,81 @@ const CAN_DNLOAD = 0x01;
 const CAN_UPLOAD = 0x02;
 const WILL_DETACH = 0x08;
 
-export const APP_RUNTIME_INTERFACE_NAME = 'stm32dfu runtime';
-const DETACH_TIMEOUT_MS = 255;
+/*
+ * The numbers below are firmware/app/usb_runtime.c's and firmware/src/core/usb_bos.h's;
+ * test/app-model.test.ts builds that C for the host and compares every answer, byte for byte.
+ */
+export const APP_RUNTIME_INTERFACE_NAME = 'stm32dfu runtime DFU';
+const DETACH_TIMEOUT_MS = 1000;
 const TRANSFER_SIZE = 2048;
-const DFUSE_VERSION = 0x011a;
+/** DFU 1.1: the runtime interface is plain DFU, not DfuSe's 0x011A. */
+const DFU_VERSION = 0x0110;
+/** bcdUSB 2.01 tells Windows and Chromium to read the BOS. */
+const BCD_USB = 0x0201;
+const DESCRIPTOR_BOS = 0x0f;
+const DESCRIPTOR_DEVICE_CAPABILITY = 0x10;
+const CAPABILITY_PLATFORM = 0x05;
+const WEBUSB_VENDOR_CODE = 0x01;
+const MS_OS_20_VENDOR_CODE = 0x02;
+/** MS OS 2.0 §4: the descriptor set is read with wIndex 7. */
+const MS_OS_20_DESCRIPTOR_INDEX = 7;
+/** NTDDI_WINBLUE (Windows 8.1), little-endian. */
+const WINDOWS_8_1 = [0x00, 0x00, 0x03, 0x06] as const;
+const MS_OS_20_SET_LENGTH = 30;
+
+/** A GUID as the specs print it, in its USB wire order (first three fields little-endian). */
+function guidWireBytes(text: string): number[] {
+  const b = Array.from(text.replace(/-/g, '').match(/../g)!, (h) => Number.parseInt(h, 16));
+  return [b[3]!, b[2]!, b[1]!, b[0]!, b[5]!, b[4]!, b[7]!, b[6]!, ...b.slice(8)];
+}
+
+/** BOS (USB 3.2 §9.6.2): WebUSB (WebUSB §4.1) and MS OS 2.0 (MS OS 2.0 §3) platform capabilities. */
+const BOS = Uint8Array.from([
+  5,
+  DESCRIPTOR_BOS,
+  57,
+  0,
+  2,
+  // WebUSB: bReserved, UUID, bcdVersion 1.00, bVendorCode, iLandingPage 0 (none)
+  24,
+  DESCRIPTOR_DEVICE_CAPABILITY,
+  CAPABILITY_PLATFORM,
+  0,
+  ...guidWireBytes('3408B638-09A9-47A0-8BFD-A0768815B665'),
+  0x00,
+  0x01,
+  WEBUSB_VENDOR_CODE,
+  0,
+  // MS OS 2.0: bReserved, UUID, dwWindowsVersion, wMSOSDescriptorSetTotalLength,
+  // bMS_VendorCode, bAltEnumCode
+  28,
+  DESCRIPTOR_DEVICE_CAPABILITY,
+  CAPABILITY_PLATFORM,
+  0,
+  ...guidWireBytes('D8DD60DF-4589-4CC7-9CD2-659D9E648A9F'),
+  ...WINDOWS_8_1,
+  MS_OS_20_SET_LENGTH,
+  0,
+  MS_OS_20_VENDOR_CODE,
+  0,
+]);
+
+/** MS OS 2.0 §4: set header and a device-wide CompatibleID "WINUSB" (not composite). */
+const MS_OS_20_SET = Uint8Array.from([
+  10,
+  0,
+  0x00,
+  0x00, // MS_OS_20_SET_HEADER_DESCRIPTOR
+  ...WINDOWS_8_1,
+  MS_OS_20_SET_LENGTH,
+  0,
+  20,
+  0,
+  0x03,
+  0x00, // the CompatibleID feature descriptor
+  ...Array.from('WINUSB', (c) => c.charCodeAt(0)),
+  ...new Array<number>(10).fill(0),
+]);
 
 export interface ApplicationModelOptions {
   readonly identity: UsbIdentity;
@@ -34,16 +105,19 @@ export interface ApplicationModelOptions {
 }
 
 /**
- * The example application as the host sees it (runtime mode, DFU 1.1 §4.1): the same
- * VID:PID and serial as the bootloader, bcdDevice of the application, and one DFU runtime
- * interface (class 0xFE, subclass 0x01, protocol 0x01). It answers GETSTATUS/GETSTATE with
- * appIDLE; DFU_DETACH (WillDetach) makes it write the boot-request word and reset.
+ * The example application as the host sees it (runtime mode, DFU 1.1 §4.1), answering as
+ * firmware/app/usb_runtime.c does: the same VID:PID and serial as the bootloader, bcdDevice
+ * of the application, bcdUSB 2.01 with the bootloader's BOS and MS OS 2.0 descriptor set
+ * (driverless on Windows, reachable from WebUSB), and one DFU runtime interface (class 0xFE,
+ * subclass 0x01, protocol 0x01). GETSTATUS/GETSTATE answer appIDLE, or appDETACH once
+ * DFU_DETACH (WillDetach) was acked; its status stage makes it write the boot-request word
+ * and reset. Every other request stalls, every vendor request but the MS OS 2.0 set included.
  */
 export class ApplicationModel implements UsbFunction {
   readonly #options: ApplicationModelOptions;
   #configuration = 0;
-  #state: number = DFU_STATE.appIDLE;
   #detachPending = false;
+  #detachRequested = false;
   readonly #strings: readonly string[];
 
   constructor(options: ApplicationModelOptions) {
@@ -59,62 +133,75 @@ export class ApplicationModel implements UsbFunction {
   }
 
   busReset(): void {
+    // As usb_runtime.c: only the configuration; a DETACH already acked still stands.
     this.#configuration = 0;
-    this.#state = DFU_STATE.appIDLE;
-    this.#detachPending = false;
   }
 
   setup(bytes: Uint8Array): Ep0Reply {
     const s = decodeSetup(bytes);
     const type = (s.bmRequestType >> 5) & 3;
     const recipient = s.bmRequestType & 0x1f;
-    const isIn = (s.bmRequestType & 0x80) !== 0;
+    const interfaceNumber = s.wIndex & 0xff;
     const send = (data: Uint8Array): Ep0Reply => ({
       kind: 'send',
       data: data.subarray(0, Math.min(data.length, s.wLength)),
     });
+    const stall: Ep0Reply = { kind: 'stall' };
     if (type === 0) {
+      const t = s.bmRequestType;
       switch (s.bRequest) {
-        case REQUEST.GET_STATUS:
-          return isIn ? send(new Uint8Array(2)) : { kind: 'stall' };
-        case REQUEST.SET_ADDRESS:
-          return { kind: 'ack' };
         case REQUEST.GET_DESCRIPTOR: {
-          const descriptor = this.#descriptor(s.wValue >> 8, s.wValue & 0xff);
-          return descriptor && isIn ? send(descriptor) : { kind: 'stall' };
+          const descriptor =
+            t === 0x80 ? this.#descriptor(s.wValue >> 8, s.wValue & 0xff) : undefined;
+          return descriptor ? send(descriptor) : stall;
         }
-        case REQUEST.GET_CONFIGURATION:
-          return send(Uint8Array.of(this.#configuration));
+        case REQUEST.SET_ADDRESS:
+          return t === 0x00 ? { kind: 'ack' } : stall;
         case REQUEST.SET_CONFIGURATION:
-          if (s.wValue > 1) return { kind: 'stall' };
+          if (t !== 0x00 || s.wValue > 1) return stall;
           this.#configuration = s.wValue;
           return { kind: 'ack' };
-        case REQUEST.GET_INTERFACE:
-          return recipient === 1 && s.wIndex === 0 ? send(Uint8Array.of(0)) : { kind: 'stall' };
+        case REQUEST.GET_CONFIGURATION:
+          return t === 0x80 ? send(Uint8Array.of(this.#configuration)) : stall;
+        case REQUEST.GET_STATUS:
+          // Bus powered, no remote wakeup; interface and endpoint status are zero too.
+          return (t & 0x80) !== 0 ? send(new Uint8Array(2)) : stall;
         case REQUEST.SET_INTERFACE:
-          return recipient === 1 && s.wIndex === 0 && s.wValue === 0
-            ? { kind: 'ack' }
-            : { kind: 'stall' };
+          return t === 0x01 && s.wValue === 0 && interfaceNumber === 0 ? { kind: 'ack' } : stall;
+        case REQUEST.GET_INTERFACE:
+          return t === 0x81 && interfaceNumber === 0 ? send(Uint8Array.of(0)) : stall;
         default:
-          return { kind: 'stall' };
+          return stall;
       }
     }
-    // DFU class requests go to interface 0 (DFU 1.1 §3); runtime mode serves three of them.
-    if (type !== 1 || recipient !== 1 || s.wIndex !== 0) return { kind: 'stall' };
-    switch (s.bRequest) {
-      case DFU_REQUEST.DETACH:
-        if (isIn) return { kind: 'stall' };
-        this.#state = DFU_STATE.appDETACH;
+    if (type === 1 && recipient === 1) {
+      // DFU class requests go to interface 0 (DFU 1.1 §3); runtime mode serves three of them.
+      const state = this.#detachPending ? DFU_STATE.appDETACH : DFU_STATE.appIDLE;
+      if (interfaceNumber !== 0) return stall;
+      if (s.bmRequestType === 0x21 && s.bRequest === DFU_REQUEST.DETACH) {
+        // DFU 1.1 §5.1: ack now, detach once the status stage is over (WillDetach).
         this.#detachPending = true;
         return { kind: 'ack' };
-      case DFU_REQUEST.GETSTATUS:
+      }
+      if (s.bmRequestType === 0xa1 && s.bRequest === DFU_REQUEST.GETSTATUS) {
         // bStatus OK, bwPollTimeout 0, bState, iString 0 (§6.1.2).
-        return isIn ? send(Uint8Array.of(0, 0, 0, 0, this.#state, 0)) : { kind: 'stall' };
-      case DFU_REQUEST.GETSTATE:
-        return isIn ? send(Uint8Array.of(this.#state)) : { kind: 'stall' };
-      default:
-        return { kind: 'stall' };
+        return send(Uint8Array.of(0, 0, 0, 0, state, 0));
+      }
+      if (s.bmRequestType === 0xa1 && s.bRequest === DFU_REQUEST.GETSTATE) {
+        return send(Uint8Array.of(state));
+      }
+      return stall;
     }
+    if (
+      type === 2 &&
+      s.bmRequestType === 0xc0 &&
+      s.bRequest === MS_OS_20_VENDOR_CODE &&
+      s.wIndex === MS_OS_20_DESCRIPTOR_INDEX
+    ) {
+      return send(MS_OS_20_SET);
+    }
+    // WebUSB GET_URL stalls too: the BOS names no landing page.
+    return stall;
   }
 
   outData(): 'ack' | 'stall' {
@@ -123,20 +210,20 @@ export class ApplicationModel implements UsbFunction {
   }
 
   transferComplete(): void {
-    if (this.#detachPending) {
-      this.#detachPending = false;
+    if (this.#detachPending && !this.#detachRequested) {
+      this.#detachRequested = true;
       this.#options.onDetach();
     }
   }
 
   #descriptor(type: number, index: number): Uint8Array | undefined {
     const id = this.#options.identity;
-    if (type === DESCRIPTOR_DEVICE && index === 0) {
+    if (type === DESCRIPTOR_DEVICE) {
       return Uint8Array.of(
         18,
         DESCRIPTOR_DEVICE,
-        0x00,
-        0x02, // bcdUSB 2.00
+        BCD_USB & 0xff,
+        BCD_USB >> 8,
         0,
         0,
         0, // class per interface
@@ -153,7 +240,7 @@ export class ApplicationModel implements UsbFunction {
         1,
       );
     }
-    if (type === DESCRIPTOR_CONFIGURATION && index === 0) {
+    if (type === DESCRIPTOR_CONFIGURATION) {
       const total = 9 + 9 + 9;
       return Uint8Array.of(
         9,
@@ -181,8 +268,8 @@ export class ApplicationModel implements UsbFunction {
         DETACH_TIMEOUT_MS >> 8,
         TRANSFER_SIZE & 0xff,
         TRANSFER_SIZE >> 8,
-        DFUSE_VERSION & 0xff,
-        DFUSE_VERSION >> 8,
+        DFU_VERSION & 0xff,
+        DFU_VERSION >> 8,
       );
     }
     if (type === DESCRIPTOR_STRING) {
@@ -190,6 +277,8 @@ export class ApplicationModel implements UsbFunction {
       const text = this.#strings[index];
       return text ? stringDescriptor(text) : undefined;
     }
+    if (type === DESCRIPTOR_BOS) return BOS;
+    // Device qualifier and the rest: a full-speed-only device (USB 2.0 §9.6.2).
     return undefined;
   }
 }

@@ -8,6 +8,7 @@ import {
 } from '@stm32dfu/layout';
 import { ApplicationModel } from './app-model.js';
 import { VirtualClock } from './clock.js';
+import { crcStm32 } from './crc.js';
 import {
   type ConfigurationDescriptor,
   DESCRIPTOR_CONFIGURATION,
@@ -23,6 +24,8 @@ import {
   ATTACH_DEBOUNCE_MS,
   BUS_RESET_MS,
   controlTransferBusMs,
+  crcWordsPerMs,
+  HSI_HZ,
   nextFrame,
   SET_ADDRESS_RECOVERY_MS,
 } from './timing.js';
@@ -96,6 +99,13 @@ export type BoardEvent =
       readonly size: number;
       readonly durationMs: number;
       readonly ok: boolean;
+    }
+  | {
+      readonly t: number;
+      readonly type: 'crc';
+      readonly address: number;
+      readonly length: number;
+      readonly durationMs: number;
     }
   | { readonly t: number; readonly type: 'jump'; readonly address: number }
   | { readonly t: number; readonly type: 'detach' }
@@ -244,6 +254,8 @@ export class VirtualBoard {
   /** The boot-request word and its complement (SRAM: survives resets, not power cycles). */
   #bootRequest: [number, number] = [0, 0];
   #resetAt = 0;
+  /** HCLK: the reset clock (HSI) during the boot decision, SYSCLK once DFU mode runs. */
+  #hclkHz = HSI_HZ;
   /** End of the flash operation under way: the main loop's next bl_poll waits for it. */
   #busyUntil = 0;
   /** End of the erase under way: the chip answers nothing on the bus until then. */
@@ -473,7 +485,10 @@ export class VirtualBoard {
     const boot0 = this.#boot0;
     this.#mode = boot0 ? 'rom' : 'bootloader';
     this.#function = core;
+    // The port decides on the reset clock, then starts the PLL before bl_init.
+    this.#hclkHz = HSI_HZ;
     const verdict = core.reset(boot0);
+    this.#hclkHz = this.layout.board.sysclkHz;
     if (verdict !== 'jump') {
       this.#log({ t: now, type: 'boot', mode: boot0 ? 'rom' : 'bootloader', verdict });
     } else {
@@ -816,6 +831,18 @@ export class VirtualBoard {
         return result.ok ? HAL_OK : HAL_ERR_VERIFY;
       },
       flashRead: (address, out) => this.#readMemory(address, out),
+      crcStm32: (crc, address, length) => {
+        if (this.#powerCut) return 0;
+        const data = new Uint8Array(length);
+        this.#readMemory(address, data);
+        // The CPU is busy as during a program slice: USB waits, the bus is not stalled.
+        const t = Math.max(this.clock.now(), this.#busyUntil);
+        const durationMs = Math.floor(length / 4) / crcWordsPerMs(this.#hclkHz);
+        this.#busyUntil = t + durationMs;
+        this.#log({ t, type: 'crc', address, length, durationMs });
+        return crcStm32(crc, data);
+      },
+      crcWordsPerMs: () => crcWordsPerMs(this.#hclkHz),
       usbSetAddress: (address) => {
         this.#address = address;
       },

@@ -42,3 +42,20 @@ export function nextFrame(t: number): number {
   const rounded = Math.round(t * 1e6) / 1e6;
   return Math.ceil(rounded / FRAME_MS) * FRAME_MS;
 }
+
+/**
+ * The F4's CRC unit computing the application CRC (contract 4), as firmware/src/port/stm32f4/
+ * crc.c counts it, conservatively: per word one flash load taken as a full flash access (at
+ * 96 MHz the F411 has 3 wait states, 4 cycles, with no credit for prefetch or ART hits),
+ * the store to CRC_DR held until the unit's previous word is done (4 HCLK cycles, RM0383
+ * §4.3), and 4 cycles of loop. 12 cycles: 8000 words (31.25 kB) per ms at 96 MHz, 1333 at
+ * the reset clock (HSI, 16 MHz) on which the boot decision checks the stamp.
+ */
+export const CRC_UNIT_CYCLES_PER_WORD = 12;
+/** HSI: the clock every STM32F4 runs from out of reset (RM0383 §6.2.2). */
+export const HSI_HZ = 16_000_000;
+
+/** Words per millisecond the CRC unit is sure to reach with HCLK at `hclkHz`. */
+export function crcWordsPerMs(hclkHz: number): number {
+  return Math.max(1, Math.floor(hclkHz / 1000 / CRC_UNIT_CYCLES_PER_WORD));
+}

@@ -28,6 +28,10 @@ export interface CoreHardware {
   flashErase(sectorIndex: number): number;
   flashProgram(address: number, data: Uint8Array): number;
   flashRead(address: number, out: Uint8Array): void;
+  /** hal_crc_stm32: the STM32 CRC continued from `crc` over memory (contract 4). */
+  crcStm32(crc: number, address: number, length: number): number;
+  /** hal_crc_words_per_ms: the chip's rate at its current clock, at least 1. */
+  crcWordsPerMs(): number;
   usbSetAddress(address: number): void;
   usbConnect(connected: boolean): void;
   millis(): number;
@@ -112,6 +116,9 @@ export class WasmCore implements UsbFunction {
         hal().#hardware.flashProgram(address >>> 0, hal().#bytes(pointer, length).slice()),
       hal_flash_read: (address: number, pointer: number, length: number) =>
         hal().#hardware.flashRead(address >>> 0, hal().#bytes(pointer, length)),
+      hal_crc_stm32: (crc: number, address: number, length: number) =>
+        hal().#hardware.crcStm32(crc >>> 0, address >>> 0, length >>> 0) | 0,
+      hal_crc_words_per_ms: () => hal().#hardware.crcWordsPerMs() | 0,
       hal_usb_ep0_send: (pointer: number, length: number) =>
         hal().#answer({ kind: 'send', data: hal().#bytes(pointer, length).slice() }),
       hal_usb_ep0_receive: (pointer: number, length: number) => {

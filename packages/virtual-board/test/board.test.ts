@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32Stm32Words } from '@stm32dfu/image-tools';
 import { getChip, getLayout } from '@stm32dfu/layout';
 import { afterAll, describe, expect, test } from 'vitest';
 import { FlashMemory } from '../src/flash.ts';
@@ -12,14 +13,18 @@ import {
 import { createVirtualBoard, readWasm } from '../src/node.ts';
 import {
   ABORT,
+  dfuDNBUSY,
   dfuDNLOAD_IDLE,
   dnload,
   eraseSector,
   GETSTATUS,
+  getStatus,
+  le32,
   makeApplication,
   openDfu,
   pollUntilIdle,
   setAddress,
+  UPLOAD,
   waitForDevice,
 } from './dfu-helpers.ts';
 
@@ -89,7 +94,23 @@ describe('boot decision on the real core', () => {
     board.writeFlash(APP_BASE, makeApplication(9000));
     board.power(true);
     expect(board.mode).toBe('application');
-    expect(board.events.map((e) => e.type)).toEqual(['power', 'reset', 'boot', 'jump']);
+    expect(board.events.map((e) => e.type)).toEqual([
+      'power',
+      'reset',
+      'crc',
+      'crc',
+      'boot',
+      'jump',
+    ]);
+    // The stamp check's CRC skips the crc word at +0x24 and runs on the reset clock (HSI,
+    // 16 MHz): 12 cycles per word, 1333 words per ms.
+    const crcs = board.events.flatMap((e) => (e.type === 'crc' ? [e] : []));
+    expect(crcs.map((e) => [e.address - APP_BASE, e.length])).toEqual([
+      [0, 0x24],
+      [0x28, 9000 - 0x28],
+    ]);
+    const crcMs = crcs.reduce((ms, e) => ms + e.durationMs, 0);
+    expect(crcMs).toBeCloseTo((9000 / 4 - 1) / 1333, 9);
 
     board.setButton(true);
     board.reset();
@@ -100,6 +121,42 @@ describe('boot decision on the real core', () => {
     board.faults.corrupt(APP_BASE + 5000);
     board.reset();
     expect(board.events.at(-1)).toMatchObject({ type: 'boot', verdict: 'bad-stamp' });
+  });
+});
+
+describe("the CRC command at the chip's rate", () => {
+  test('480 kB: bwPollTimeout 16 ms, the CPU busy 15.36 ms (CRC unit, 12 cycles per word at 96 MHz)', async () => {
+    const board = await createVirtualBoard();
+    const app = makeApplication(480 * 1024);
+    board.writeFlash(APP_BASE, app);
+    board.setButton(true); // stay in DFU mode despite the valid image
+    board.reset();
+    const device = await waitForDevice(board);
+    await openDfu(device);
+    expect(
+      (await dnload(device, 0, Uint8Array.from([0xb1, ...le32(APP_BASE), ...le32(app.length)])))
+        .status,
+    ).toBe('ok');
+    const busy = await getStatus(device);
+    expect(busy).toMatchObject({ state: dfuDNBUSY, pollTimeout: 16 });
+    expect((await pollUntilIdle(board, device)).state).toBe(dfuDNLOAD_IDLE);
+    const crc = board.events.filter((e) => e.type === 'crc').at(-1);
+    expect(crc).toMatchObject({ address: APP_BASE, length: app.length });
+    expect(crc?.type === 'crc' && crc.durationMs).toBeCloseTo(122_880 / 8000, 9);
+    // The result, read back as a host does (ABORT, UPLOAD block 1), is the image's CRC.
+    const abort = await device.controlTransferOut({
+      requestType: 'class',
+      recipient: 'interface',
+      request: ABORT,
+      value: 0,
+      index: 0,
+    });
+    expect(abort.status).toBe('ok');
+    const report = await device.controlTransferIn(
+      { requestType: 'class', recipient: 'interface', request: UPLOAD, value: 1, index: 0 },
+      12,
+    );
+    expect(report.data?.getUint32(8, true)).toBe(crc32Stm32Words(app));
   });
 });
 

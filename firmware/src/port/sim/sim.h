@@ -46,6 +46,12 @@ typedef struct {
   bool connected;
   uint32_t connect_calls, disconnect_calls;
 
+  /* CRC: hal_crc_stm32 runs crc_unit.c, software unless a test selected a fake unit with
+   * crc_unit_select; hal_crc_words_per_ms reports this rate (sim_reset: the F411's unit at
+   * 96 MHz). CRC work takes no simulated time. */
+  uint32_t crc_words_per_ms;
+  uint32_t crc_calls;
+
   /* Time and the rest of the board. */
   uint64_t micros;             /* advanced by flash operations at datasheet typ times */
   bool button;

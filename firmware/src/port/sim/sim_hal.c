@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bootloader.h"
+#include "crc_unit.h"
 
 sim_t sim;
 uint32_t sim_ep0_violations;
@@ -18,6 +19,8 @@ void sim_reset(void) {
   memset(sim.flash, 0xFF, sizeof sim.flash);
   sim.powered = true;
   for (int i = 0; i < 12; i++) sim.uid[i] = (uint8_t)(0xA0 + i * 0x11);
+  sim.crc_words_per_ms = 8000u;
+  (void)crc_unit_select(NULL);
   sim_ep0_violations = 0;
 }
 
@@ -140,6 +143,12 @@ void hal_usb_connect(bool connected) {
     sim.disconnect_calls++;
   }
 }
+
+uint32_t hal_crc_stm32(uint32_t crc, uint32_t address, uint32_t length) {
+  sim.crc_calls++;
+  return crc_unit_compute(crc, address, length);
+}
+uint32_t hal_crc_words_per_ms(void) { return sim.crc_words_per_ms; }
 
 uint32_t hal_millis(void) { return (uint32_t)(sim.micros / 1000u); }
 void hal_unique_id(uint8_t out[12]) { memcpy(out, sim.uid, 12); }

@@ -27,7 +27,7 @@ void hal_jump_to_application(uint32_t vector_table) {
   systick_stop();
   /* Peripherals back to reset state first, so none can pend an interrupt after the NVIC
    * has been cleared: OTG_FS (soft disconnect, RCC reset, clock off), USART1, GPIO, then the
-   * clock tree (HSI, PLL and HSE off, wait states and caches reset, PWR reset). */
+   * clock tree (HSI, PLL and HSE off, wait states and caches reset, PWR reset), the CRC unit. */
 #if BOARD_HAS_USB
   otg_fs_deinit();
 #endif
@@ -36,6 +36,11 @@ void hal_jump_to_application(uint32_t vector_table) {
 #if !STM32DFU_EMULATED
   /* QEMU does not model RCC; the emulated board never left HSI. */
   (void)clock_reset_to_hsi();
+  /* The CRC unit (the bootloader's stamp check) back to reset by its reset pulse, clock
+   * off (RM0383 §6.3 RCC_AHB1RSTR.CRCRST, RCC_AHB1ENR.CRCEN). */
+  RCC->AHB1RSTR |= RCC_AHB1_CRC;
+  RCC->AHB1RSTR &= ~RCC_AHB1_CRC;
+  RCC->AHB1ENR &= ~RCC_AHB1_CRC;
 #endif
   /* Every NVIC line disabled and its pending flag cleared (PM0214 §4.3 NVIC_ICERx,
    * NVIC_ICPRx; 8 words cover any Cortex-M4, unused bits are write-ignored), and the

@@ -24,8 +24,10 @@ static void report_verdict(boot_verdict_t verdict) {
 int main(void) {
   /* Decide on the reset clock, before clocks or USB exist, so a jump leaves nothing to undo
    * but the console. */
+  bool crc_unit = crc_init();
   boot_verdict_t verdict = boot_decide();
   uart_init(PORT_HSI_HZ);
+  uart_write(crc_unit ? "crc: CRC unit\r\n" : "crc: software\r\n");
   report_verdict(verdict);
   if (verdict == BOOT_JUMP) {
     uart_write("jump to ");

@@ -29,6 +29,11 @@ uint32_t clock_pclk2_hz(void);
 void systick_start(uint32_t hclk_hz);
 void systick_stop(void);
 
+/* ---- CRC (crc.c, bootloader only) ---- */
+/* Clock the CRC unit and self-test it (crc_unit.h); on failure, or on a board without one,
+ * hal_crc_stm32 computes in software. Call before boot_decide. True when the unit is used. */
+bool crc_init(void);
+
 /* ---- Pins (board_io.c) ---- */
 void led_init(void);
 void led_set(bool on);

@@ -60,6 +60,17 @@ _Static_assert(offsetof(rcc_regs_t, APB2ENR) == 0x44, "RCC_APB2ENR");
 #define RCC_APB1_PWR (1u << 28)       /* same bit in APB1RSTR and APB1ENR */
 #define RCC_APB1ENR_PWREN RCC_APB1_PWR
 #define RCC_APB2_USART1 (1u << 4)      /* same bit in APB2RSTR and APB2ENR */
+#define RCC_AHB1_CRC (1u << 12)        /* CRCRST / CRCEN, same bit in AHB1RSTR and AHB1ENR */
+
+/* ---- CRC calculation unit (RM0383 §4.4, RM0090 §4.4) ---- */
+typedef struct {
+  REG32 DR;  /* 0x00: write a word to feed it, read the result */
+  REG32 IDR; /* 0x04: 8-bit scratch, unused */
+  REG32 CR;  /* 0x08: bit 0 RESET */
+} crc_regs_t;
+_Static_assert(offsetof(crc_regs_t, CR) == 0x08, "CRC_CR");
+#define CRC_UNIT ((crc_regs_t *)0x40023000u)
+#define CRC_CR_RESET (1u << 0)
 
 /* ---- PWR (RM0383 §5.4): voltage scale 1 for HCLK above 84 MHz ---- */
 typedef struct {

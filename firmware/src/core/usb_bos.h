@@ -1,8 +1,8 @@
 /*
  * usb_bos.h — the BOS descriptor and Microsoft OS 2.0 descriptor set that make a device
  * open driverless from Chromium's WebUSB and from libusb on Windows (WinUSB bound without
- * an INF). Header-only byte initializers, so the bootloader core and the example
- * application announce the very same bytes:
+ * an INF). Header-only byte initializers, the one definition that the bootloader core
+ * (usb_device.c) and the example application (app/usb_runtime.c) both serve:
  *
  *   static const uint8_t bos[] = USB_BOS_DESCRIPTOR_BYTES;
  *   static const uint8_t ms_os_20_set[] = USB_MSOS20_SET_BYTES;
