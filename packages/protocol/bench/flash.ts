@@ -4,7 +4,8 @@
  * sector: the virtual time taken and the floor the board model gives for the same work
  * (erase + program of what changed + bus time of the data blocks sent). The bootloader
  * programs queued blocks while the next ones cross the bus, so a run can come in under
- * this floor, which counts the two one after the other.
+ * this floor, which counts the two one after the other. The last line repeats the full
+ * flash over another application with the bootloader announcing a smaller wTransferSize.
  */
 
 import { controlTransferBusMs } from '@stm32dfu/virtual-board';
@@ -104,6 +105,7 @@ const blank = await timedDownload(
 );
 report('full 480 kB flash, blank board', blank);
 await blank.device.leave();
+const withOldApp = board.flashImage();
 const full = await timedDownload(board, await backToDfu(board), newApp);
 report('full 480 kB flash over another app', full);
 await full.device.leave();
@@ -120,3 +122,20 @@ console.log(
 );
 const noVerify = await timedDownload(board, await backToDfu(board), oldApp, false);
 report('full flash over another app, no verify', noVerify);
+
+// The same full flash against our bootloader announcing a smaller wTransferSize, as many DFU
+// devices do: each board starts with the first application in flash, so the work is the one
+// of "full 480 kB flash over another app".
+const smallSizes: string[] = [];
+for (const transferSize of [1024, 256]) {
+  const small = await createVirtualBoard({ transferSize, flash: withOldApp });
+  const run = await timedDownload(small, await backToDfu(small), newApp);
+  const write = (run.phases['write'] ?? 0) / 1000;
+  const blocks = run.result.plan.blocks.length;
+  smallSizes.push(
+    `${transferSize}: ${(run.ms / 1000).toFixed(3)} s (write ${write.toFixed(3)} s, ${blocks} blocks)`,
+  );
+}
+console.log(
+  `full 480 kB flash over another app at wTransferSize ${smallSizes.join(', ')}; 2048: ${(full.ms / 1000).toFixed(3)} s`,
+);

@@ -133,6 +133,44 @@ export interface VirtualBoardOptions {
   readonly boot0?: boolean;
   /** Power the board at once (default true); otherwise call `power(true)`. */
   readonly powered?: boolean;
+  /**
+   * The wTransferSize our bootloader announces and serves (default 2048): a multiple of 64
+   * from 64 to 2048, to play the many DFU devices that announce 64, 256 or 1024. ST's ROM
+   * model (Boot0 high) always announces its 2048.
+   */
+  readonly transferSize?: number;
+}
+
+/**
+ * wTransferSizes the bootloader core serves (firmware/src/port/wasm/port.c): whole 64-byte
+ * EP0 packets, which are also whole 64-byte program slices, so every block starts on a
+ * flash word (DfuSe puts block n at pointer + (n − 2) × wTransferSize); at least one packet,
+ * which holds the 20-byte report (UPLOAD block 1) and the 9-byte CRC command; at most one
+ * write-queue buffer (BL_MAX_TRANSFER_SIZE).
+ */
+export const TRANSFER_SIZE_STEP = 64;
+export const TRANSFER_SIZE_MIN = 64;
+export const TRANSFER_SIZE_MAX = 2048;
+/** What `bl_profile_stm32dfu` announces on the chip. */
+export const DEFAULT_TRANSFER_SIZE = 2048;
+
+function checkTransferSize(size: number | undefined): number {
+  if (size === undefined) return DEFAULT_TRANSFER_SIZE;
+  if (
+    !Number.isInteger(size) ||
+    size < TRANSFER_SIZE_MIN ||
+    size > TRANSFER_SIZE_MAX ||
+    size % TRANSFER_SIZE_STEP !== 0
+  ) {
+    throw new VirtualBoardError(
+      'INVALID_TRANSFER_SIZE',
+      `transferSize ${size} is not one the bootloader serves: give a multiple of ` +
+        `${TRANSFER_SIZE_STEP} (the EP0 packet and program slice) from ${TRANSFER_SIZE_MIN} ` +
+        `to ${TRANSFER_SIZE_MAX} (its block buffer), e.g. 64, 256 or 1024.`,
+      { value: String(size) },
+    );
+  }
+  return size;
 }
 
 export interface BoardFaults {
@@ -238,6 +276,8 @@ export class VirtualBoard {
   readonly clock: VirtualClock;
   readonly uid: Uint8Array;
   readonly serialNumber: string;
+  /** The wTransferSize our bootloader announces (option `transferSize`). */
+  readonly transferSize: number;
   readonly events: BoardEvent[] = [];
   readonly usb: UsbLike & {
     removeEventListener(type: 'connect' | 'disconnect', listener: UsbConnectionListener): void;
@@ -287,6 +327,7 @@ export class VirtualBoard {
     this.clock = options.clock ?? new VirtualClock();
     this.uid = parseUid(options.uid, layout.board.id);
     this.serialNumber = serialFromUid(this.uid);
+    this.transferSize = checkTransferSize(options.transferSize);
     this.#flash = new FlashMemory(layout.chip);
     if (options.flash) this.#flash.load(options.flash, 'options.flash');
     this.#boot0 = options.boot0 ?? false;
@@ -305,7 +346,17 @@ export class VirtualBoard {
 
   /** @internal Instantiate the core; done once by `createVirtualBoard`. */
   async attachCore(module: WebAssembly.Module): Promise<void> {
-    this.#core = await WasmCore.instantiate(module, this.#hardware());
+    const core = await WasmCore.instantiate(module, this.#hardware());
+    if (!core.supportsTransferSize(this.transferSize)) {
+      throw new VirtualBoardError(
+        'INVALID_TRANSFER_SIZE',
+        `The bootloader core refuses wTransferSize ${this.transferSize} although the board ` +
+          'allows it: the port and the board are out of step; rebuild with ' +
+          '`pnpm --filter @stm32dfu/virtual-board build`.',
+        { value: String(this.transferSize) },
+      );
+    }
+    this.#core = core;
   }
 
   // ---- What a user sees ----
@@ -487,7 +538,7 @@ export class VirtualBoard {
     this.#function = core;
     // The port decides on the reset clock, then starts the PLL before bl_init.
     this.#hclkHz = HSI_HZ;
-    const verdict = core.reset(boot0);
+    const verdict = core.reset(boot0, this.transferSize);
     this.#hclkHz = this.layout.board.sysclkHz;
     if (verdict !== 'jump') {
       this.#log({ t: now, type: 'boot', mode: boot0 ? 'rom' : 'bootloader', verdict });

@@ -7,6 +7,7 @@ export type VirtualBoardErrorCode =
   | 'ADDRESS_OUTSIDE_FLASH'
   | 'INVALID_UID'
   | 'INVALID_TIME'
+  | 'INVALID_TRANSFER_SIZE'
   | 'WASM_LOAD_FAILED'
   | 'WASM_INTERFACE'
   | 'CORE_TRAP';

@@ -5,9 +5,13 @@ export {
   type BoardFaults,
   type BoardMode,
   createVirtualBoard,
+  DEFAULT_TRANSFER_SIZE,
   defaultUid,
   type ResetCause,
   serialFromUid,
+  TRANSFER_SIZE_MAX,
+  TRANSFER_SIZE_MIN,
+  TRANSFER_SIZE_STEP,
   VirtualBoard,
   type VirtualBoardOptions,
 } from './board.js';

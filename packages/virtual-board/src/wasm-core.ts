@@ -48,7 +48,8 @@ interface CoreExports {
   readonly memory: WebAssembly.Memory;
   readonly __stack_pointer?: WebAssembly.Global;
   vb_setup_buffer(): number;
-  vb_reset(boot0: number): number;
+  vb_reset(boot0: number, transferSize: number): number;
+  vb_transfer_size_supported(size: number): number;
   vb_bus_reset(): void;
   vb_setup(): void;
   vb_ep0_out_complete(length: number): void;
@@ -63,6 +64,7 @@ const REQUIRED_EXPORTS = [
   'memory',
   'vb_setup_buffer',
   'vb_reset',
+  'vb_transfer_size_supported',
   'vb_bus_reset',
   'vb_setup',
   'vb_ep0_out_complete',
@@ -162,17 +164,23 @@ export class WasmCore implements UsbFunction {
 
   /**
    * A chip reset: fresh RAM for the core, then the port's reset path (boot decision unless
-   * Boot0 is high, then bl_init with our profile or the ROM's). Returns the boot verdict.
+   * Boot0 is high, then bl_init with our profile or the ROM's). `transferSize` is the
+   * wTransferSize our profile announces (0: the profile's own). Returns the boot verdict.
    */
-  reset(boot0: boolean): BootVerdict | 'rom' {
+  reset(boot0: boolean, transferSize = 0): BootVerdict | 'rom' {
     new Uint8Array(this.#exports.memory.buffer).set(this.#memorySnapshot);
     if (this.#stackPointer !== undefined && this.#exports.__stack_pointer) {
       this.#exports.__stack_pointer.value = this.#stackPointer;
     }
     this.#receive = undefined;
     this.#reply = undefined;
-    const verdict = this.#call(() => this.#exports.vb_reset(boot0 ? 1 : 0));
+    const verdict = this.#call(() => this.#exports.vb_reset(boot0 ? 1 : 0, transferSize));
     return boot0 ? 'rom' : (BOOT_VERDICTS[verdict] ?? 'no-app');
+  }
+
+  /** Whether the port serves this wTransferSize (firmware/src/port/wasm/port.c). */
+  supportsTransferSize(size: number): boolean {
+    return this.#exports.vb_transfer_size_supported(size >>> 0) !== 0;
   }
 
   busReset(): void {

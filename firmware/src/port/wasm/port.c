@@ -7,6 +7,8 @@
  * flash, clock, pins and virtual USB cable. This file only exports the core's entry points
  * under stable names, and plays the chip's reset path (bootloader.h, "Call order").
  */
+#include <stdbool.h>
+
 #include "bootloader.h"
 #include "hal.h"
 #include "stm32dfu_layout.h"
@@ -19,10 +21,29 @@ static uint8_t setup_packet[8];
 
 WASM_EXPORT("vb_setup_buffer") uint8_t *vb_setup_buffer(void) { return setup_packet; }
 
+/* Our profile as this board runs it: the board may announce a smaller wTransferSize, as
+ * many DFU devices do, so hosts can be tested against that quirk with the real core. */
+static bl_profile_t board_profile;
+
+/* A wTransferSize the core serves: whole 64-byte EP0 packets and program slices (so every
+ * block starts on a word), room for the 20-byte report of UPLOAD block 1 and the 9-byte
+ * CRC command, and no more than a write-queue slot holds. */
+_Static_assert(BL_PROGRAM_SLICE == 64u && DFUSE_REPORT_LENGTH <= BL_PROGRAM_SLICE, "64-byte units");
+static bool transfer_size_supported(uint32_t size) {
+  return size >= BL_PROGRAM_SLICE && size <= BL_MAX_TRANSFER_SIZE && size % BL_PROGRAM_SLICE == 0u;
+}
+
+/* Tells the board which sizes vb_reset accepts, so it can refuse others by name. */
+WASM_EXPORT("vb_transfer_size_supported") uint32_t vb_transfer_size_supported(uint32_t size) {
+  return transfer_size_supported(size) ? 1u : 0u;
+}
+
 /* The reset path of a chip: Boot0 high selects ST's ROM (which makes no boot decision),
  * otherwise the bootloader decides, and jumps when the application is good. Returns the
- * verdict so the board can log why it stayed. */
-WASM_EXPORT("vb_reset") uint32_t vb_reset(uint32_t boot0) {
+ * verdict so the board can log why it stayed. `transfer_size` overrides our profile's
+ * wTransferSize (0, or a size the core does not serve, keeps the profile's own); ST's ROM
+ * always announces its 2048. */
+WASM_EXPORT("vb_reset") uint32_t vb_reset(uint32_t boot0, uint32_t transfer_size) {
   if (boot0 != 0u) {
     bl_init(&bl_profile_st_rom);
     return (uint32_t)BOOT_STAY_REQUESTED;
@@ -33,7 +54,9 @@ WASM_EXPORT("vb_reset") uint32_t vb_reset(uint32_t boot0) {
     hal_jump_to_application(STM32DFU_APP_BASE);
     return (uint32_t)verdict;
   }
-  bl_init(&bl_profile_stm32dfu);
+  board_profile = bl_profile_stm32dfu;
+  if (transfer_size_supported(transfer_size)) board_profile.transfer_size = (uint16_t)transfer_size;
+  bl_init(&board_profile);
   return (uint32_t)verdict;
 }
 
