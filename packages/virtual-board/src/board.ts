@@ -1,3 +1,4 @@
+import { crc32Stm32Words } from '@stm32dfu/image-tools';
 import {
   type BoardDefinition,
   type BoardLayout,
@@ -8,7 +9,6 @@ import {
 } from '@stm32dfu/layout';
 import { ApplicationModel } from './app-model.js';
 import { VirtualClock } from './clock.js';
-import { crcStm32 } from './crc.js';
 import {
   type ConfigurationDescriptor,
   DESCRIPTOR_CONFIGURATION,
@@ -891,7 +891,8 @@ export class VirtualBoard {
         const durationMs = Math.floor(length / 4) / crcWordsPerMs(this.#hclkHz);
         this.#busyUntil = t + durationMs;
         this.#log({ t, type: 'crc', address, length, durationMs });
-        return crcStm32(crc, data);
+        // The unit takes whole words only; a trailing partial word is not fed.
+        return crc32Stm32Words(data.subarray(0, length - (length % 4)), crc);
       },
       crcWordsPerMs: () => crcWordsPerMs(this.#hclkHz),
       usbSetAddress: (address) => {
