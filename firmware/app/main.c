@@ -60,6 +60,9 @@ int main(void) {
   /* Read before anything here could change them. */
   uint32_t vtor = SCB->VTOR;
   uint32_t initial_msp = port_initial_msp;
+  /* With the hardware watchdog option the bootloader hands over a running IWDG (about 4 s at
+   * the fastest LSI, docs/hardware.md "Watchdog"); adopt it so the port's waits refresh it. */
+  (void)watchdog_init();
 
 #if STM32DFU_EMULATED
   /* QEMU models no RCC; its netduinoplus2 runs the core at the board's nominal clock. */
@@ -110,6 +113,7 @@ int main(void) {
     uart_write("usb: OTG_FS core did not come out of reset\r\n");
   }
   for (;;) {
+    watchdog_refresh();
     otg_fs_poll();
     if (app_usb_detach_requested()) {
       app_enter_bootloader();

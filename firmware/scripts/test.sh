@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Host unit tests (ctest running the cmocka programs), the example application's USB
-# descriptors on the host, then the boot tests in QEMU.
+# descriptors on the host, the STM32F4 port's watchdog arithmetic on the host, then the
+# boot tests in QEMU.
 # Each leaves a JUnit file in reports/ for the repository's test summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,9 @@ node scripts/junit.mjs cmocka reports/ctest.xml > reports/cmocka.xml && rm repor
 
 bash app/tests/run.sh | tee reports/app-usb.log || status=1
 node scripts/junit.mjs lines "application USB descriptors" reports/app-usb.log > reports/app-usb.xml
+
+bash src/port/stm32f4/tests/run.sh | tee reports/port-watchdog.log || status=1
+node scripts/junit.mjs lines "STM32F4 port watchdog" reports/port-watchdog.log > reports/port-watchdog.xml
 
 bash tests/qemu/run.sh | tee reports/qemu.log || status=1
 node scripts/junit.mjs lines "qemu boot tests" reports/qemu.log > reports/qemu.xml

@@ -18,6 +18,7 @@ static hal_status_t clock_wait(volatile uint32_t *reg, uint32_t mask, uint32_t e
     if ((*reg & mask) == expected) {
       return HAL_OK;
     }
+    watchdog_refresh();
   }
   return HAL_ERR_TIMEOUT;
 }

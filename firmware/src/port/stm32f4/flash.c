@@ -23,6 +23,7 @@ static hal_status_t flash_wait_idle(uint32_t max_ms) {
   uint32_t start = hal_millis();
   uint32_t polls_left = (max_ms + 10u) * (STM32DFU_SYSCLK_HZ / 1000u);
   while ((FLASH_IF->SR & FLASH_SR_BSY) != 0u) {
+    watchdog_refresh();
     if (hal_millis() - start > max_ms + 10u || polls_left-- == 0u) {
       return HAL_ERR_TIMEOUT;
     }
@@ -90,6 +91,9 @@ hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
      * equal table indexes on the single-bank F411 and F405), PSIZE x32 (§3.5.2, 2.7-3.6 V),
      * then STRT. */
     FLASH_IF->CR = FLASH_CR_PSIZE_X32 | FLASH_CR_SER | (sector_index << FLASH_CR_SNB_SHIFT);
+    /* The erase stalls every fetch from flash, this code's included, for up to
+     * erase_ms_max: the watchdog gets a full timeout for it (watchdog.c). */
+    watchdog_refresh();
     FLASH_IF->CR |= FLASH_CR_STRT;
     __asm__ volatile("dsb" ::: "memory");
     status = flash_wait_idle(flash_sectors[sector_index].erase_ms_max);
@@ -142,6 +146,16 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
     }
   }
   return status;
+}
+
+uint32_t flash_longest_erase_ms(void) {
+  uint32_t longest = 0u;
+  for (uint32_t i = 0; i < STM32DFU_SECTOR_COUNT; i++) {
+    if (flash_sectors[i].erase_ms_max > longest) {
+      longest = flash_sectors[i].erase_ms_max;
+    }
+  }
+  return longest;
 }
 
 void hal_flash_read(uint32_t address, uint8_t *out, uint32_t length) {

@@ -53,6 +53,10 @@ void hal_jump_to_application(uint32_t vector_table) {
   /* PM0214 §4.4 VTOR: the application's table; barriers so the next exception uses it. */
   SCB->VTOR = vector_table;
   __asm__ volatile("dsb\n isb" ::: "memory");
+  /* A running IWDG cannot be stopped (RM0383 §15.3): the application inherits it with the
+   * bootloader's long timeout (watchdog.c) and a counter refreshed here, its last store
+   * before the branch; it must refresh it, or reprogram it, within that timeout. */
+  watchdog_refresh();
   /* CONTROL = 0 (privileged, MSP, no FP context) as after reset (PM0214 §2.1.3), MSP from
    * the application's table, interrupts enabled again as after a reset (every source is
    * off), then its reset handler. No stack use after MSP changes. */

@@ -21,12 +21,33 @@ static void report_verdict(boot_verdict_t verdict) {
   uart_write("\r\n");
 }
 
+static void report_watchdog(iwdg_adoption_t adoption) {
+  static const char *const states[] = {
+      [IWDG_UNREADABLE_OPTIONS] = "watchdog: option bytes unreadable, left alone\r\n",
+      [IWDG_SOFTWARE_OPTION] = "watchdog: software option, not running, left alone\r\n",
+      [IWDG_ADOPTED] = "watchdog: hardware option, running, timeout ",
+      [IWDG_RESET_TIMEOUT_KEPT] = "watchdog: hardware option, running, update refused, timeout ",
+  };
+  uart_write(states[adoption]);
+  if (watchdog_running()) {
+    uart_write_decimal(watchdog_timeout_ms_min());
+    uart_write("-");
+    uart_write_decimal(watchdog_timeout_ms_max());
+    uart_write(" ms\r\n");
+  }
+}
+
 int main(void) {
+  /* With the hardware watchdog option the IWDG has run since reset with its shortest
+   * reset timeout (348 ms at the fastest LSI), less than the stamp check may take on the
+   * reset clock: adopt it before anything else. */
+  iwdg_adoption_t watchdog = watchdog_init();
   /* Decide on the reset clock, before clocks or USB exist, so a jump leaves nothing to undo
    * but the console. */
   bool crc_unit = crc_init();
   boot_verdict_t verdict = boot_decide();
   uart_init(PORT_HSI_HZ);
+  report_watchdog(watchdog);
   uart_write(crc_unit ? "crc: CRC unit\r\n" : "crc: software\r\n");
   report_verdict(verdict);
   if (verdict == BOOT_JUMP) {
@@ -57,7 +78,10 @@ int main(void) {
     uart_write("clock: HSE/PLL did not start, DFU mode unavailable\r\n");
     systick_start(PORT_HSI_HZ);
     hal_led(HAL_LED_ERROR);
+    /* Woken by every SysTick: the error pattern stays visible, not replaced by a reset
+     * loop that would retry the same failed clock. */
     for (;;) {
+      watchdog_refresh();
       __asm__ volatile("wfi");
     }
   }
@@ -71,6 +95,7 @@ int main(void) {
   }
   bl_init(&bl_profile_stm32dfu);
   for (;;) {
+    watchdog_refresh();
     otg_fs_poll();
     bl_poll();
   }

@@ -69,6 +69,7 @@ static hal_status_t otg_wait(volatile uint32_t *reg, uint32_t mask, uint32_t exp
     if ((*reg & mask) == expected) {
       return HAL_OK;
     }
+    watchdog_refresh();
   }
   return HAL_ERR_TIMEOUT;
 }
@@ -165,6 +166,7 @@ hal_status_t otg_fs_init(void) {
   OTG_PCGCCTL = 0u; /* RM0383 OTG_FS_PCGCCTL */
   uint32_t start = hal_millis();
   for (uint32_t polls = 0; hal_millis() - start < OTG_FORCE_MODE_MS && polls < 40u * OTG_WAIT_POLLS; polls++) {
+    watchdog_refresh();
   }
   if ((OTG_GLOBAL->GINTSTS & OTG_GINT_CMOD) != 0u) {
     return HAL_ERR_SEQUENCE; /* OTG_FS_GINTSTS.CMOD still says host mode */
@@ -246,6 +248,7 @@ static void ep0_in_packet(const uint8_t *data, uint16_t length) {
   /* OTG_FS_DTXFSTS0 counts free words; TX FIFO 0 is empty here, but the wait is bounded. */
   uint32_t polls = 0u;
   while ((OTG_IN_EP(0)->TXFSTS & 0xFFFFu) < words) {
+    watchdog_refresh();
     if (++polls == OTG_WAIT_POLLS) {
       return; /* no room: the host times out and retries the request */
     }

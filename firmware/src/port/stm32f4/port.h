@@ -10,6 +10,7 @@
 
 #include "board.h"
 #include "hal.h"
+#include "iwdg_plan.h"
 
 /* HSI, the clock every STM32F4 runs from out of reset (RM0383 §6.2.2). */
 #define PORT_HSI_HZ 16000000u
@@ -29,6 +30,25 @@ uint32_t clock_pclk2_hz(void);
 void systick_start(uint32_t hclk_hz);
 void systick_stop(void);
 
+/* ---- Independent watchdog (watchdog.c; arithmetic and sequence in iwdg_plan.c) ----
+ * Call watchdog_init first thing after reset: with the hardware watchdog option
+ * (FLASH_OPTCR.WDG_SW = 0) the IWDG is already running with its reset timeout, at least
+ * 348 ms; it is then refreshed and given a timeout of twice the longest sector erase at the
+ * fastest LSI. With the software option nothing is touched and watchdog_refresh does
+ * nothing. Every bounded wait in this port calls watchdog_refresh. */
+iwdg_adoption_t watchdog_init(void);
+void watchdog_refresh(void);
+bool watchdog_running(void);
+/* The current timeout at the fastest LSI (the soonest a missed refresh resets the chip)
+ * and at the slowest (the longest a hang lasts before the reset), in ms. */
+uint32_t watchdog_timeout_ms_min(void);
+uint32_t watchdog_timeout_ms_max(void);
+
+/* ---- Flash (flash.c; the rest is hal.h) ---- */
+/* The longest erase of one sector at its datasheet maximum: the longest time the bus
+ * stalls with no code running, so the longest the watchdog cannot be refreshed. */
+uint32_t flash_longest_erase_ms(void);
+
 /* ---- CRC (crc.c, bootloader only) ---- */
 /* Clock the CRC unit and self-test it (crc_unit.h); on failure, or on a board without one,
  * hal_crc_stm32 computes in software. Call before boot_decide. True when the unit is used. */
@@ -46,6 +66,7 @@ void gpio_reset(void);
 void uart_init(uint32_t pclk_hz);
 void uart_write(const char *text);
 void uart_write_hex32(uint32_t value);
+void uart_write_decimal(uint32_t value);
 void uart_flush(void);
 void uart_deinit(void);
 

@@ -123,6 +123,16 @@ _Static_assert(offsetof(flash_regs_t, CR) == 0x10, "FLASH_CR");
 #define FLASH_CR_STRT (1u << 16)
 #define FLASH_CR_LOCK (1u << 31)
 
+/* ---- Independent watchdog (RM0383 §15.4, RM0090 §21.4); keys and fields in iwdg_plan.h ---- */
+typedef struct {
+  REG32 KR;   /* 0x00: write-only keys */
+  REG32 PR;   /* 0x04: prescaler code, 3 bits */
+  REG32 RLR;  /* 0x08: reload, 12 bits */
+  REG32 SR;   /* 0x0C: PVU, RVU */
+} iwdg_regs_t;
+_Static_assert(offsetof(iwdg_regs_t, SR) == 0x0C, "IWDG_SR");
+#define IWDG ((iwdg_regs_t *)0x40003000u)
+
 /* ---- GPIO (RM0383 §8.4) ---- */
 typedef struct {
   REG32 MODER;    /* 0x00 */

@@ -44,6 +44,7 @@ static bool uart_wait(uint32_t flag) {
     if ((USART1->SR & flag) != 0u) {
       return true;
     }
+    watchdog_refresh();
   }
   return false;
 }
@@ -68,6 +69,17 @@ void uart_write_hex32(uint32_t value) {
     digits[2u + i] = (char)(nibble < 10u ? '0' + nibble : 'a' + nibble - 10u);
   }
   uart_write(digits);
+}
+
+void uart_write_decimal(uint32_t value) {
+  char digits[11];
+  uint32_t at = sizeof digits - 1u;
+  digits[at] = '\0';
+  do {
+    digits[--at] = (char)('0' + value % 10u);
+    value /= 10u;
+  } while (value != 0u);
+  uart_write(&digits[at]);
 }
 
 void uart_flush(void) {
