@@ -403,9 +403,19 @@ export class DfuDevice {
   async ensureIdle(signal?: AbortSignal, phase = 'recovery'): Promise<void> {
     const started = this.clock.now();
     let stalls = 0;
-    for (let attempt = 0; ; attempt++) {
-      if (attempt > 8 || this.clock.now() - started > this.busyTimeoutMs) {
+    // Only recovery requests count against this cap: waiting out dfuDNBUSY (an erase of a
+    // 128 kB sector polled at a short bwPollTimeout) is bounded by busyTimeoutMs alone.
+    let recoveries = 0;
+    for (;;) {
+      if (this.clock.now() - started > this.busyTimeoutMs) {
         throw new TimeoutError('the device to return to dfuIDLE', this.busyTimeoutMs);
+      }
+      if (recoveries > 8) {
+        throw new ProtocolError(
+          'PROTOCOL',
+          'The device did not return to dfuIDLE after 8 DFU_CLRSTATUS/DFU_ABORT requests; ' +
+            'reset or power-cycle the board, then try again.',
+        );
       }
       let st: DfuStatus;
       try {
@@ -422,10 +432,12 @@ export class DfuDevice {
         case dfuIDLE:
           return;
         case dfuERROR:
+          recoveries++;
           await this.clearStatus(signal);
           break;
         case dfuDNLOAD_IDLE:
         case dfuUPLOAD_IDLE:
+          recoveries++;
           // Our bootloader writes its queued blocks before it answers ABORT, and stalls it
           // (entering dfuERROR) when one fails: the next round clears that.
           await this.abort(signal).catch((error: unknown) => {

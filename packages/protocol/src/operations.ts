@@ -357,6 +357,13 @@ export async function upload(
   }
   const layout = device.layout;
   for (const range of ranges) {
+    if (!Number.isInteger(range.length) || range.length < 0 || !Number.isInteger(range.address)) {
+      throw new AddressError(
+        range.address,
+        `Cannot read ${String(range.length)} bytes at ${Number.isInteger(range.address) ? hex(range.address) : String(range.address)}: ` +
+          'the address and length must be whole numbers and the length not negative. Adjust the range.',
+      );
+    }
     for (let a = range.address; a < range.address + range.length; ) {
       const sector = findSector(layout, a);
       if (!sector?.readable) {
@@ -486,6 +493,8 @@ export async function uploadPlain(
     if (data.length < want) break;
   }
   await device.abort(signal).catch(() => {});
+  // The size is known only now (a short frame ended the memory): close the stream at it.
+  progress(options, 'read', total, total);
   const out = new Uint8Array(total);
   let at = 0;
   for (const p of parts) {

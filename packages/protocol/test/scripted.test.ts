@@ -15,6 +15,7 @@ import {
   StallError,
   TimeoutError,
   upload,
+  uploadPlain,
   VerifyError,
 } from '../src/index.ts';
 import {
@@ -119,6 +120,58 @@ describe('discovery', () => {
     usb.assertDone();
   });
 
+  it('waits out a long erase left running by an interrupted run, polling as often as bwPollTimeout says', async () => {
+    // ST's ROM reports a fixed, short bwPollTimeout while a 128 kB sector erases (~1 s typ).
+    const clock = new ManualClock();
+    const usb = scriptedDfuDevice({ ...ourSpec, clock });
+    const busyPolls = Array.from({ length: 12 }, () =>
+      dfu.getStatus('dfuDNBUSY', { pollTimeout: 100 }),
+    );
+    usb.expect(
+      ...dfu.readDescriptor(dfuConfigurationDescriptor(ourSpec)),
+      ...busyPolls,
+      dfu.getStatus('dfuDNLOAD-IDLE'),
+      dfu.abort(),
+      dfu.getStatus('dfuIDLE'),
+      dfu.upload(0, 64, { type: 'data', data: Uint8Array.from(OUR_COMMANDS) }),
+      dfu.abort(),
+    );
+    const device = await DfuDevice.open(usb, { clock });
+    expect(device.mode).toBe('dfu');
+    expect(clock.now()).toBe(1200);
+    usb.assertDone();
+  });
+
+  it('gives up on a device that stays busy past busyTimeoutMs with TimeoutError naming that deadline', async () => {
+    const clock = new ManualClock();
+    const usb = scriptedDfuDevice({ ...ourSpec, clock });
+    usb.expect(
+      ...dfu.readDescriptor(dfuConfigurationDescriptor(ourSpec)),
+      ...Array.from({ length: 30 }, () => dfu.getStatus('dfuDNBUSY', { pollTimeout: 100 })),
+    );
+    const error = (await DfuDevice.open(usb, { clock, busyTimeoutMs: 1000 }).catch(
+      (e: unknown) => e,
+    )) as TimeoutError;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error.deadlineMs).toBe(1000);
+    expect(clock.now()).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('gives up on a device stuck in dfuERROR after repeated CLRSTATUS with ProtocolError, not a timeout', async () => {
+    const clock = new ManualClock();
+    const usb = scriptedDfuDevice({ ...ourSpec, clock });
+    const stuck = Array.from({ length: 9 }, () => [
+      dfu.getStatus('dfuERROR', { status: errADDRESS }),
+      dfu.clrStatus(),
+    ]).flat();
+    usb.expect(...dfu.readDescriptor(dfuConfigurationDescriptor(ourSpec)), ...stuck);
+    const error = (await DfuDevice.open(usb, { clock }).catch((e: unknown) => e)) as ProtocolError;
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect(error.code).toBe('PROTOCOL');
+    expect(error.message).toMatch(/power-cycle/);
+    usb.assertDone();
+  });
+
   it('refuses a device without a DFU interface with NOT_DFU', async () => {
     const usb = scriptedDfuDevice(ourSpec);
     const descriptor = Uint8Array.of(9, 2, 18, 0, 1, 1, 0, 0x80, 50, 9, 4, 0, 0, 0, 0xff, 0, 0, 0);
@@ -204,6 +257,21 @@ describe('requests and errors', () => {
     ]);
     await device.ensureIdle();
     usb.assertDone();
+  });
+
+  it('refuses an upload range with a negative, fractional or missing length with AddressError before any request', async () => {
+    for (const length of [-1, 1.5, Number.NaN]) {
+      const { usb, device } = await openScripted([]);
+      const error = (await upload(device, [{ address: APP_BASE, length }]).catch(
+        (e: unknown) => e,
+      )) as AddressError;
+      expect(error).toBeInstanceOf(AddressError);
+      expect(error.code).toBe('ADDRESS');
+      expect(error.address).toBe(APP_BASE);
+      expect(error.message).toContain('0x08008000');
+      expect(usb.failures).toEqual([]);
+      usb.assertDone();
+    }
   });
 
   it('times out on a GETSTATUS that never answers, after the deadline on the clock', async () => {
@@ -504,6 +572,36 @@ describe('leave, detach and plain DFU', () => {
       segments: [{ address: 0, data: Uint8Array.of(1, 2, 3, 4, 5, 6) }],
     });
     expect(result).toEqual({ gone: false });
+    usb.assertDone();
+  });
+
+  it('plain DFU 1.1 upload: progress ends at bytesTotal when a short frame ends the memory', async () => {
+    const spec = {
+      alternates: ['firmware'],
+      dfuVersion: 0x0110,
+      transferSize: 4,
+      bmAttributes: 0x07,
+    };
+    const { usb, device } = await openScripted(
+      [
+        dfu.getStatus('dfuIDLE'),
+        dfu.upload(0, 4, { type: 'data', data: Uint8Array.of(1, 2, 3, 4) }),
+        dfu.upload(1, 4, { type: 'data', data: Uint8Array.of(5, 6) }),
+        dfu.abort(),
+      ],
+      spec,
+      undefined,
+    );
+    const events: ProgressEvent[] = [];
+    const data = await uploadPlain(device, { onProgress: (e) => events.push(e) });
+    expect([...data]).toEqual([1, 2, 3, 4, 5, 6]);
+    const last = events[events.length - 1]!;
+    expect(last.bytesDone).toBe(6);
+    expect(last.bytesTotal).toBe(6);
+    for (let i = 1; i < events.length; i++) {
+      expect(events[i]!.bytesDone).toBeGreaterThanOrEqual(events[i - 1]!.bytesDone);
+      expect(events[i]!.bytesDone).toBeLessThanOrEqual(events[i]!.bytesTotal);
+    }
     usb.assertDone();
   });
 });
