@@ -194,12 +194,58 @@ static void test_dfu_needs_configuration(void **state) {
   assert_true(host_getstatus(NULL));
 }
 
+/* bLength is one byte: a long name is cut to the longest even length that fits it
+ * (USB 2.0 §9.6.7), never wrapped to a descriptor that claims 0 bytes. */
+static void test_long_string_fits_its_length_byte(void **state) {
+  (void)state;
+  static char long_name[201];
+  for (int i = 0; i < 200; i++) long_name[i] = (char)('A' + i % 26);
+  static const char *names[1] = {long_name};
+  bl_profile_t profile = bl_profile_stm32dfu;
+  profile.alt_names = names;
+  profile.alt_count = 1;
+  host_attach(&profile, 0);
+  assert_true(get_descriptor(3, 4, 255));
+  assert_int_equal(buf[0], got);
+  assert_int_equal(got % 2, 0);
+  assert_int_equal(got, 254);
+  assert_int_equal(buf[1], 3);
+  for (uint16_t i = 2; i < got; i += 2) {
+    assert_int_equal(buf[i], (uint8_t)long_name[(i - 2) / 2]);
+    assert_int_equal(buf[i + 1], 0);
+  }
+  assert_int_equal(sim_ep0_violations, 0);
+}
+
+/* USB 2.0 §9.4.5: in the Address state GET_STATUS to an interface is a request error; an
+ * endpoint other than EP0 (whatever the high byte of wIndex says) does not exist. */
+static void test_get_status_names_only_what_exists(void **state) {
+  (void)state;
+  sim_reset();
+  bl_init(&bl_profile_stm32dfu);
+  usbd_bus_reset();
+  sim_control_out(0x00, 5, 9, 0, NULL, 0); /* SET_ADDRESS: Address state */
+  assert_true(sim_control_in(0x80, 0, 0, 0, 2, buf, &got));     /* device */
+  assert_true(sim_control_in(0x82, 0, 0, 0x00, 2, buf, &got));  /* EP0 */
+  assert_false(sim_control_in(0x81, 0, 0, 0, 2, buf, &got));    /* no interface yet */
+  sim_control_out(0x00, 9, 1, 0, NULL, 0);                       /* Configured */
+  assert_true(sim_control_in(0x81, 0, 0, 0, 2, buf, &got));
+  assert_int_equal(got, 2);
+  assert_int_equal(u16(buf), 0);
+  assert_false(sim_control_in(0x82, 0, 0, 0x0100, 2, buf, &got)); /* not an endpoint address */
+  assert_false(sim_control_out(0x02, 1, 0, 0x0180, NULL, 0));     /* CLEAR_FEATURE likewise */
+  assert_true(sim_control_out(0x02, 1, 0, 0x0080, NULL, 0));      /* EP0 halt: a no-op */
+  assert_int_equal(sim_ep0_violations, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_device_descriptor),  cmocka_unit_test(test_configuration_descriptor),
       cmocka_unit_test(test_strings),            cmocka_unit_test(test_bos_and_ms_os_20),
       cmocka_unit_test(test_rom_profile_descriptors), cmocka_unit_test(test_standard_requests),
       cmocka_unit_test(test_dfu_needs_configuration),
+      cmocka_unit_test(test_long_string_fits_its_length_byte),
+      cmocka_unit_test(test_get_status_names_only_what_exists),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -378,6 +378,38 @@ static void test_first_block_is_held_until_manifestation(void **state) {
   assert_true(all_erased(STM32DFU_APP_BASE, 4096));
 }
 
+/* The held block stands for flash: a second write over bytes it already holds is refused
+ * like one over programmed flash or a queued block (errCHECK_ERASED, naming the word), and
+ * the first data stays what manifestation writes. */
+static void test_held_block_refuses_a_second_write(void **state) {
+  (void)state;
+  const uint32_t length = 4096;
+  make_app_image(image, length, 0x00010000u);
+  host_attach(&bl_profile_stm32dfu, 0);
+  assert_int_equal(host_erase(STM32DFU_APP_BASE).status, ST_OK);
+  assert_int_equal(host_set_address(STM32DFU_APP_BASE).status, ST_OK);
+  assert_int_equal(host_write(2, image, 2048, NULL).status, ST_OK);
+  assert_int_equal(host_write(3, image + 2048, 2048, NULL).status, ST_OK);
+  /* Another first block, say a retry with other data, or a second image. */
+  fill(block, 2048, 0x42);
+  dfu_status_t s = host_write(2, block, 2048, NULL);
+  assert_int_equal(s.state, S_dfuERROR);
+  assert_int_equal(s.status, ST_errCHECK_ERASED);
+  assert_true(host_request_out(CLRSTATUS, 0));
+  dfu_report_t report;
+  assert_true(host_report(&report));
+  assert_int_equal(report.failure_status, ST_errCHECK_ERASED);
+  assert_int_equal(report.failure_address, STM32DFU_APP_BASE); /* the first word it holds */
+  /* The download goes on with the first image: it completes and boots. */
+  memset(block, 0xFF, sizeof block);
+  assert_int_equal(host_write(4, block, 2048, NULL).status, ST_OK);
+  s = host_manifest();
+  assert_int_equal(s.state, S_dfuIDLE);
+  assert_int_equal(s.status, ST_OK);
+  assert_memory_equal(sim_flash_at(STM32DFU_APP_BASE), image, length);
+  assert_int_equal(sim_ep0_violations, 0);
+}
+
 static void test_manifest_then_leave(void **state) {
   (void)state;
   const uint32_t length = 6144;
@@ -444,6 +476,7 @@ int main(void) {
       cmocka_unit_test(test_crc_command),
       cmocka_unit_test(test_first_block_is_held_until_manifestation),
       cmocka_unit_test(test_manifest_then_leave),
+      cmocka_unit_test(test_held_block_refuses_a_second_write),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -258,6 +258,17 @@ static bool queue_blank(uint32_t address, uint32_t length, uint32_t *bad) {
   return true;
 }
 
+/* The held block is a write not yet made: bytes it already holds are not erased. */
+static bool held_blank(uint32_t offset, uint32_t length, uint32_t *bad) {
+  for (uint32_t i = offset; i < offset + length; i++) {
+    if (flash.held[i] != 0xFFu) {
+      *bad = (STM32DFU_APP_BASE + i) & ~3u;
+      return false;
+    }
+  }
+  return true;
+}
+
 uint8_t flash_accept_write(uint32_t address, uint32_t length) {
   if ((address & 3u) != 0u || !range_inside(address, length, writable_base(), FLASH_END)) return errADDRESS;
   if (flash.rx == NO_SLOT) return errUNKNOWN; /* no data stage was armed */
@@ -269,8 +280,10 @@ uint8_t flash_accept_write(uint32_t address, uint32_t length) {
    * a block holds held bytes first, then flash bytes. */
   const uint32_t flash_address = address + held_bytes;
   const uint32_t flash_length = length - held_bytes;
-  /* The flash under the held block must be writable at manifestation. */
-  if (held_bytes > 0u && !is_blank(STM32DFU_APP_BASE + held_offset, held_bytes, &bad)) {
+  /* The flash under the held block must be writable at manifestation, and the held block
+   * itself erased there, as the blank check treats queued blocks. */
+  if (held_bytes > 0u && (!is_blank(STM32DFU_APP_BASE + held_offset, held_bytes, &bad) ||
+                          !held_blank(held_offset, held_bytes, &bad))) {
     return fail(errCHECK_ERASED, bad);
   }
   if (flash_length > 0u &&

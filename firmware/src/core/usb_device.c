@@ -28,6 +28,8 @@ enum { STR_LANGID = 0, STR_MANUFACTURER = 1, STR_PRODUCT = 2, STR_SERIAL = 3, ST
 
 #define EP0_MAX_PACKET 64u
 #define REPLY_SIZE 256u
+/* bLength is one byte and UTF-16 text is whole code units: 254 bytes at most. */
+#define STRING_DESCRIPTOR_MAX 254u
 
 static struct {
   const bl_profile_t *profile;
@@ -126,7 +128,7 @@ static uint16_t build_string_descriptor(uint8_t index, uint8_t *d) {
     else if (index == STR_PRODUCT) text = p->product;
     else if (index - STR_FIRST_ALT < p->alt_count) text = p->alt_names[index - STR_FIRST_ALT];
     if (text == NULL) return 0;
-    for (; *text != '\0' && n + 2u <= REPLY_SIZE; text++, n += 2) bl_put_u16le(d + n, (uint8_t)*text);
+    for (; *text != '\0' && n + 2u <= STRING_DESCRIPTOR_MAX; text++, n += 2) bl_put_u16le(d + n, (uint8_t)*text);
   }
   d[0] = (uint8_t)n;
   d[1] = USB_DESC_STRING;
@@ -161,6 +163,8 @@ static void standard_request(void) {
   const uint8_t recipient = s->bmRequestType & 0x1Fu;
   const bool device_in = s->bmRequestType == 0x80u;
   const bool device_out = s->bmRequestType == 0x00u;
+  /* EP0 is the only endpoint: its address is 0x00 or 0x80, and wIndex's high byte is 0. */
+  const bool ep0 = (s->wIndex & ~0x80u) == 0u;
   usb.reply[0] = 0;
   usb.reply[1] = 0;
   switch (s->bRequest) {
@@ -193,10 +197,11 @@ static void standard_request(void) {
       }
       break;
     case USB_REQ_GET_STATUS:
-      /* Device: bus powered, no remote wakeup; interface 0 and EP0: all zero. */
+      /* Device: bus powered, no remote wakeup; interface 0 and EP0: all zero. The interface
+       * exists only once configured (USB 2.0 §9.4.5, Address state). */
       if ((s->bmRequestType & 0x80u) != 0u &&
-          (recipient == 0u || (recipient == 1u && s->wIndex == 0u) ||
-           (recipient == 2u && (s->wIndex & 0x7Fu) == 0u))) {
+          (recipient == 0u || (recipient == 1u && s->wIndex == 0u && usb.configuration != 0u) ||
+           (recipient == 2u && ep0))) {
         usb_send(usb.reply, 2);
         return;
       }
@@ -204,7 +209,7 @@ static void standard_request(void) {
     case USB_REQ_CLEAR_FEATURE:
     case USB_REQ_SET_FEATURE:
       /* ENDPOINT_HALT on EP0 is accepted as a no-op; nothing else is supported. */
-      if (s->bmRequestType == 0x02u && s->wValue == 0u && (s->wIndex & 0x7Fu) == 0u) {
+      if (s->bmRequestType == 0x02u && s->wValue == 0u && ep0) {
         hal_usb_ep0_ack();
         return;
       }
