@@ -5,7 +5,7 @@ import {
   type OverlapPolicy,
   SparseImage,
 } from './sparse-image.js';
-import { BYTE_HEX, HEX_DIGIT, showChar, toBytes } from './text.js';
+import { BYTE_HEX, byteOrderMarkLength, HEX_DIGIT, showChar, toBytes } from './text.js';
 
 export interface TextReadOptions {
   /** File name for messages. */
@@ -51,8 +51,8 @@ export function readIntelHex(
   let startLinear: number | undefined;
   let startSegment: { cs: number; ip: number } | undefined;
   let line = 1;
-  let lineBegin = 0;
-  let pos = 0;
+  let pos = byteOrderMarkLength(b);
+  let lineBegin = pos;
   let sawEof = false;
 
   const at = (p: number, l = line): ImageErrorDetails => ({

@@ -6,7 +6,7 @@ import { fail, ImageError } from './errors.js';
 import { readIntelHex } from './intel-hex.js';
 import type { OverlapPolicy, SparseImage } from './sparse-image.js';
 import { readSrec } from './srec.js';
-import { HEX_DIGIT, toBytes } from './text.js';
+import { byteOrderMarkLength, HEX_DIGIT, toBytes } from './text.js';
 
 /** `dfu` is a raw binary with a DFU suffix; `dfuse` an ST DfuSe file. */
 export type ImageFormat = 'binary' | 'ihex' | 'srec' | 'elf' | 'dfuse' | 'dfu';
@@ -67,9 +67,12 @@ function formatFromExtension(fileName: string | undefined): ImageFormat | undefi
   return EXTENSIONS[fileName.slice(dot + 1).toLowerCase()];
 }
 
-/** The first non-blank character, and whether the line it starts is made of hex digits only. */
+/**
+ * The first non-blank character (after a UTF-8 byte-order mark), and whether the line it
+ * starts is made of hex digits only.
+ */
 function firstLine(bytes: Uint8Array): { lead: number; rest: string; allHex: boolean } | undefined {
-  let i = 0;
+  let i = byteOrderMarkLength(bytes);
   while (
     i < bytes.length &&
     (bytes[i] === 0x20 || bytes[i] === 0x09 || bytes[i] === 0x0a || bytes[i] === 0x0d)
@@ -128,9 +131,10 @@ export function detectFormat(input: Uint8Array | string, fileName?: string): Ima
 
 /** Printable ASCII and whitespace only in the first 512 bytes: a map file, a listing, a README. */
 function looksLikeText(bytes: Uint8Array): boolean {
-  if (bytes.length === 0) return false;
-  const n = Math.min(bytes.length, 512);
-  for (let i = 0; i < n; i++) {
+  const from = byteOrderMarkLength(bytes);
+  if (bytes.length === from) return false;
+  const n = Math.min(bytes.length, from + 512);
+  for (let i = from; i < n; i++) {
     const c = bytes[i]!;
     if (!(c === 9 || c === 10 || c === 13 || (c >= 0x20 && c < 0x7f))) return false;
   }

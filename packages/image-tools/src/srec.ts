@@ -1,7 +1,7 @@
 import { fail, hex, ImageError, type ImageErrorDetails } from './errors.js';
 import type { TextReadOptions } from './intel-hex.js';
 import { type ImageLike, type ImagePiece, SparseImage } from './sparse-image.js';
-import { BYTE_HEX, HEX_DIGIT, showChar, toBytes } from './text.js';
+import { BYTE_HEX, byteOrderMarkLength, HEX_DIGIT, showChar, toBytes } from './text.js';
 
 export interface SrecImage {
   readonly image: SparseImage;
@@ -39,8 +39,8 @@ export function readSrec(input: Uint8Array | string, options: TextReadOptions = 
   let start: number | undefined;
   let recordCount: number | undefined;
   let line = 1;
-  let lineBegin = 0;
-  let pos = 0;
+  let pos = byteOrderMarkLength(b);
+  let lineBegin = pos;
 
   const at = (p: number): ImageErrorDetails => ({ file, line, offset: p - lineBegin + 1 });
   const closeRun = (): void => {

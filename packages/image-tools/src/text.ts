@@ -1,9 +1,22 @@
-/** Text formats are ASCII: a string becomes its char codes (low byte) without TextEncoder. */
+/**
+ * Text formats are ASCII: a string becomes its char codes (low byte) without TextEncoder.
+ * A leading U+FEFF (the UTF-8 byte-order mark of Windows editors, as decoded text holds
+ * it) is dropped: it is not part of the first line the user sees.
+ */
 export function toBytes(input: Uint8Array | string): Uint8Array {
   if (typeof input !== 'string') return input;
-  const out = new Uint8Array(input.length);
-  for (let i = 0; i < input.length; i++) out[i] = input.charCodeAt(i) & 0xff;
+  const from = input.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const out = new Uint8Array(input.length - from);
+  for (let i = from; i < input.length; i++) out[i - from] = input.charCodeAt(i) & 0xff;
   return out;
+}
+
+/**
+ * Length of the UTF-8 byte-order mark (EF BB BF) at the start of `bytes`, else 0. Readers
+ * start their first line after it, so its columns match what an editor shows.
+ */
+export function byteOrderMarkLength(bytes: Uint8Array): number {
+  return bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
 }
 
 /** Bytes as a Latin-1 string (ASCII for every text format here). */

@@ -54,6 +54,7 @@ import {
   DfuError,
   DfuStatusError,
   ProtocolError,
+  ResetRequiredError,
   StallError,
   TimeoutError,
 } from './errors.js';
@@ -398,7 +399,8 @@ export class DfuDevice {
   /**
    * Bring the device to dfuIDLE, whatever an earlier, interrupted operation left behind:
    * CLRSTATUS out of dfuERROR, ABORT out of dfuDNLOAD-IDLE / dfuUPLOAD-IDLE, wait out
-   * dfuDNBUSY (DFU 1.1 §6.1.2 and appendix A).
+   * dfuDNBUSY and an interrupted manifestation (DFU 1.1 §6.1.2, §7 and appendix A). A
+   * device in dfuMANIFEST-WAIT-RESET answers nothing until a USB reset: `ResetRequiredError`.
    */
   async ensureIdle(signal?: AbortSignal, phase = 'recovery'): Promise<void> {
     const started = this.clock.now();
@@ -406,6 +408,7 @@ export class DfuDevice {
     // Only recovery requests count against this cap: waiting out dfuDNBUSY (an erase of a
     // 128 kB sector polled at a short bwPollTimeout) is bounded by busyTimeoutMs alone.
     let recoveries = 0;
+    let manifesting = false;
     for (;;) {
       if (this.clock.now() - started > this.busyTimeoutMs) {
         throw new TimeoutError('the device to return to dfuIDLE', this.busyTimeoutMs);
@@ -426,6 +429,14 @@ export class DfuDevice {
           await this.clearStatus(signal).catch(() => {});
           continue;
         }
+        // A device that is not manifestation tolerant (ST's ROM) ends manifestation by
+        // leaving the bus to start the new firmware.
+        if (manifesting && error instanceof DeviceGoneError) {
+          throw new DeviceGoneError(
+            'an interrupted manifestation (the board left DFU mode to start its firmware)',
+            error.cause,
+          );
+        }
         throw error;
       }
       switch (st.state) {
@@ -444,18 +455,26 @@ export class DfuDevice {
             if (!(error instanceof StallError)) throw error;
           });
           break;
-        case dfuDNLOAD_SYNC:
-        case dfuDNBUSY:
         case dfuMANIFEST_SYNC:
+        case dfuMANIFEST:
+          // An interrupted leave: a manifestation-tolerant device (ours) finishes its sliced
+          // work, answering with the time left, then reports dfuIDLE or dfuERROR.
+          manifesting = true;
           await sleepOrAbort(this.clock, Math.max(1, st.pollTimeoutMs), signal, phase);
           break;
+        case dfuDNLOAD_SYNC:
+        case dfuDNBUSY:
+          await sleepOrAbort(this.clock, Math.max(1, st.pollTimeoutMs), signal, phase);
+          break;
+        case dfuMANIFEST_WAIT_RESET:
+          throw new ResetRequiredError(st.state);
         default:
           throw new ProtocolError(
             'PROTOCOL',
             `The device is in ${st.stateName} (status ${st.statusName}), not in DFU mode; ` +
               (st.state <= 1
                 ? 'detach it first (runtime mode).'
-                : 'it is manifesting: reset or reconnect it, then try again.'),
+                : 'DFU 1.1 defines no such state: reset or reconnect it, then try again.'),
           );
       }
     }

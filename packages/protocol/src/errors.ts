@@ -7,6 +7,7 @@ export type DfuErrorCode =
   | 'STALL'
   | 'TIMEOUT'
   | 'DEVICE_GONE'
+  | 'RESET_REQUIRED'
   | 'ADDRESS'
   | 'ABORTED'
   | 'PROTOCOL'
@@ -118,6 +119,27 @@ export class DeviceGoneError extends DfuError {
       { cause },
     );
     this.during = during;
+  }
+}
+
+/**
+ * The device sits in dfuMANIFEST-WAIT-RESET: an earlier download (an interrupted leave)
+ * finished manifestation and the device answers nothing until a USB reset (DFU 1.1 §7).
+ */
+export class ResetRequiredError extends DfuError {
+  override readonly name = 'ResetRequiredError';
+  readonly state: number;
+  readonly stateName: string;
+
+  constructor(state: number) {
+    super(
+      'RESET_REQUIRED',
+      `The device is in ${stateName(state)}: it finished installing an earlier download and waits for a USB reset ` +
+        "to start it (DFU 1.1 §7), accepting no other request. Press the board's reset button or unplug and replug " +
+        'it, then try again (enter DFU mode again if the application starts).',
+    );
+    this.state = state;
+    this.stateName = stateName(state);
   }
 }
 

@@ -44,6 +44,7 @@ export {
   type DfuErrorCode,
   DfuStatusError,
   ProtocolError,
+  ResetRequiredError,
   StallError,
   TimeoutError,
   VerifyError,

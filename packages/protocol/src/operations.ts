@@ -18,7 +18,7 @@ import {
   touchedSectors,
 } from './plan.js';
 import type { OperationOptions, ProgressEvent, ProgressPhase } from './progress.js';
-import { checkAborted, sleepOrAbort } from './timing.js';
+import { checkAborted, sleepOrAbort, withDeadline } from './timing.js';
 
 export interface PlanOptions {
   /** Compare each touched sector with the device and skip equal ones (default true). */
@@ -539,21 +539,32 @@ export async function findDfuDevice(
 ): Promise<UsbDeviceLike> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const interval = options.intervalMs ?? 100;
-  const started = options.clock.now();
+  const { clock, signal } = options;
+  const started = clock.now();
+  const what = `the board with serial ${serialNumber} to come back in DFU mode`;
   for (;;) {
-    checkAborted(options.signal, 'detach');
-    const devices = await usb.getDevices();
+    checkAborted(signal, 'detach');
+    let devices: readonly UsbDeviceLike[];
+    try {
+      // getDevices() can hang in the OS; race it against the deadline and the signal.
+      devices = await withDeadline(
+        usb.getDevices(),
+        clock,
+        Math.max(1, timeoutMs - (clock.now() - started)),
+        what,
+        signal,
+        'detach',
+      );
+    } catch (error) {
+      if (error instanceof TimeoutError) throw new TimeoutError(what, timeoutMs);
+      throw error;
+    }
     const found = devices.find(
       (d) => d !== options.exclude && d.serialNumber === serialNumber && hasDfuModeInterface(d),
     );
     if (found) return found;
-    if (options.clock.now() - started >= timeoutMs) {
-      throw new TimeoutError(
-        `the board with serial ${serialNumber} to come back in DFU mode`,
-        timeoutMs,
-      );
-    }
-    await sleepOrAbort(options.clock, interval, options.signal, 'detach');
+    if (clock.now() - started >= timeoutMs) throw new TimeoutError(what, timeoutMs);
+    await sleepOrAbort(clock, interval, signal, 'detach');
   }
 }
 

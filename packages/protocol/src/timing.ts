@@ -67,7 +67,35 @@ export async function withDeadline<T>(
   }
 }
 
-/** Sleep on the injected clock; the caller's signal turns into `AbortError`. */
+/**
+ * Settle as `work` does, or reject with `AbortError` the moment `signal` fires, whatever
+ * `work` does with the signal itself. The listener is removed either way.
+ */
+export async function untilAborted<T>(
+  work: Promise<T>,
+  signal: AbortSignal | undefined,
+  phase: string,
+): Promise<T> {
+  if (!signal) return work;
+  // Abandoned work may still reject later; that rejection is handled here, not left loose.
+  work.catch(() => {});
+  checkAborted(signal, phase);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new AbortError(phase, signal.reason));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  }
+}
+
+/**
+ * Sleep on the injected clock; the caller's signal turns into `AbortError` at once, also
+ * on a clock whose `sleep` does not watch the signal.
+ */
 export async function sleepOrAbort(
   clock: Clock,
   ms: number,
@@ -77,7 +105,7 @@ export async function sleepOrAbort(
   checkAborted(signal, phase);
   if (ms <= 0) return;
   try {
-    await clock.sleep(ms, signal);
+    await untilAborted(clock.sleep(ms, signal), signal, phase);
   } catch (error) {
     if (signal?.aborted) throw new AbortError(phase, signal.reason);
     throw error;
