@@ -31,7 +31,9 @@ export type ImageErrorCode =
   | 'IN_BOOTLOADER'
   | 'BAD_VECTOR_TABLE'
   | 'STAMP_SLOTS_IN_USE'
-  | 'STAMP_NO_BASE';
+  | 'STAMP_NO_BASE'
+  | 'FILE_UNREADABLE'
+  | 'FILE_UNWRITABLE';
 
 /** Where in the input something went wrong; every field is optional. */
 export interface ImageErrorDetails {
@@ -45,6 +47,10 @@ export interface ImageErrorDetails {
   address?: number;
   /** ELF section name(s) involved. */
   section?: string;
+  /** The path as the caller gave it, for file-system failures. */
+  path?: string;
+  /** The file-system error code (`ENOENT`, `EACCES`, ...), for file-system failures. */
+  errno?: string;
 }
 
 /**
@@ -56,8 +62,13 @@ export class ImageError extends Error {
   readonly code: ImageErrorCode;
   readonly details: ImageErrorDetails;
 
-  constructor(code: ImageErrorCode, message: string, details: ImageErrorDetails = {}) {
-    super(message);
+  constructor(
+    code: ImageErrorCode,
+    message: string,
+    details: ImageErrorDetails = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
     this.code = code;
     this.details = details;
   }

@@ -2,8 +2,11 @@ import { type ChipDefinition, type ChipId, getChip } from './chips.js';
 import { LayoutError } from './errors.js';
 import { definePartitions, type PartitionMap } from './partitions.js';
 
+/** GPIO port letters across the supported chips; each chip has a subset (`gpioPorts`). */
+export type GpioPort = 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G' | 'H' | 'I' | 'J' | 'K';
+
 export interface Pin {
-  readonly port: 'A' | 'B' | 'C' | 'D' | 'E' | 'H';
+  readonly port: GpioPort;
   readonly pin: number;
   readonly activeLow: boolean;
 }
@@ -53,7 +56,7 @@ export interface BoardDefinition {
  * pid.codes test PID (0x1209:0x0001). It is shared by everyone testing, so a product must
  * set its own ids here; never ST's 0483:df11, which belongs to the ROM bootloader.
  */
-const DEFAULT_USB: UsbIdentity = {
+export const DEFAULT_USB_IDENTITY: UsbIdentity = {
   vendorId: 0x1209,
   productId: 0x0001,
   bootloaderBcdDevice: 0x0200,
@@ -74,7 +77,7 @@ const BOARD_LIST = [
     button: { port: 'A', pin: 0, activeLow: true },
     usb: { dm: 'PA11', dp: 'PA12', vbusSense: false },
     uart: { instance: 'USART1', tx: 'PA9', rx: 'PA10', baud: 115_200 },
-    usbIdentity: DEFAULT_USB,
+    usbIdentity: DEFAULT_USB_IDENTITY,
     bootloaderSize: 32 * 1024,
     emulated: false,
   },
@@ -87,7 +90,7 @@ const BOARD_LIST = [
     led: { port: 'A', pin: 10, activeLow: false },
     usb: { dm: 'PA11', dp: 'PA12', vbusSense: false },
     uart: { instance: 'USART1', tx: 'PA9', rx: 'PA10', baud: 115_200 },
-    usbIdentity: DEFAULT_USB,
+    usbIdentity: DEFAULT_USB_IDENTITY,
     bootloaderSize: 32 * 1024,
     emulated: true,
   },

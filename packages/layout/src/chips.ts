@@ -56,6 +56,25 @@ export interface ChipDefinition {
   readonly systemMemory: number;
   /** Datasheet timings, where we model the part (virtual board, bwPollTimeout). */
   readonly timings?: FlashTimings;
+  /** Clock limits from the datasheet, for checking board definitions. */
+  readonly clocks?: ClockLimits;
+  /** GPIO port letters the chip has (largest package), e.g. "ABCDEH". */
+  readonly gpioPorts?: string;
+}
+
+export interface ClockLimits {
+  /** HSE crystal range, Hz. */
+  readonly hseMinHz: number;
+  readonly hseMaxHz: number;
+  readonly sysclkMaxHz: number;
+  /** Where the numbers come from, e.g. "DS10314 §6.3.7". */
+  readonly source: string;
+}
+
+const MHZ = 1_000_000;
+
+function clockLimits(hseMaxMhz: number, sysclkMaxMhz: number, source: string): ClockLimits {
+  return { hseMinHz: 4 * MHZ, hseMaxHz: hseMaxMhz * MHZ, sysclkMaxHz: sysclkMaxMhz * MHZ, source };
 }
 
 /** One erase unit (a sector on F4, a page on F1/L4/G4). */
@@ -125,6 +144,12 @@ const CHIP_LIST = [
     sram: [{ name: 'SRAM', start: 0x20000000, size: 128 * KB }],
     ...F4_FLASH_SIZES,
     systemMemory: 0x1fff0000,
+    clocks: clockLimits(
+      26,
+      100,
+      'datasheet DS10314 (STM32F411xC/xE), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEH',
     timings: F4_X32_TIMINGS,
   },
   {
@@ -144,6 +169,12 @@ const CHIP_LIST = [
     ],
     ...F4_FLASH_SIZES,
     systemMemory: 0x1fff0000,
+    clocks: clockLimits(
+      26,
+      168,
+      'datasheet DS8626 (STM32F405xx), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEFGHI',
     timings: F4_X32_TIMINGS,
   },
   {
@@ -159,6 +190,12 @@ const CHIP_LIST = [
     sram: [{ name: 'SRAM', start: 0x20000000, size: 64 * KB }],
     ...F4_FLASH_SIZES,
     systemMemory: 0x1fff0000,
+    clocks: clockLimits(
+      26,
+      84,
+      'datasheet DS9716 (STM32F401xB/xC), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEH',
     timings: F4_X32_TIMINGS,
   },
   {
@@ -174,6 +211,12 @@ const CHIP_LIST = [
     sram: [{ name: 'SRAM', start: 0x20000000, size: 96 * KB }],
     ...F4_FLASH_SIZES,
     systemMemory: 0x1fff0000,
+    clocks: clockLimits(
+      26,
+      84,
+      'datasheet DS10086 (STM32F401xD/xE), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEH',
     timings: F4_X32_TIMINGS,
   },
   {
@@ -189,6 +232,12 @@ const CHIP_LIST = [
     sram: [{ name: 'SRAM', start: 0x20000000, size: 128 * KB }],
     ...F4_FLASH_SIZES,
     systemMemory: 0x1fff0000,
+    clocks: clockLimits(
+      26,
+      180,
+      'datasheet DS10693 (STM32F446xC/xE), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEFGH',
     timings: F4_X32_TIMINGS,
   },
   {
@@ -202,6 +251,12 @@ const CHIP_LIST = [
     uidAddress: 0x1ffff7e8,
     flashSizeAddress: 0x1ffff7e0,
     systemMemory: 0x1ffff000,
+    clocks: clockLimits(
+      16,
+      72,
+      'datasheet DS5319 (STM32F103x8/xB), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDE',
   },
   {
     // High density: 2 kB pages.
@@ -214,6 +269,12 @@ const CHIP_LIST = [
     uidAddress: 0x1ffff7e8,
     flashSizeAddress: 0x1ffff7e0,
     systemMemory: 0x1ffff000,
+    clocks: clockLimits(
+      16,
+      72,
+      'datasheet DS5792 (STM32F103xC/xD/xE), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEFG',
   },
   {
     // Dual bank, 2 kB pages, 64-bit double-word programming (RM0351 §3.3).
@@ -229,6 +290,12 @@ const CHIP_LIST = [
     uidAddress: 0x1fff7590,
     flashSizeAddress: 0x1fff75e0,
     systemMemory: 0x1fff0000,
+    clocks: clockLimits(
+      48,
+      80,
+      'datasheet DS10198 (STM32L476xx), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEFGH',
   },
   {
     // Category 2, 2 kB pages (RM0440 §5.3).
@@ -245,6 +312,12 @@ const CHIP_LIST = [
     uidAddress: 0x1fff7590,
     flashSizeAddress: 0x1fff75e0,
     systemMemory: 0x1fff0000,
+    clocks: clockLimits(
+      48,
+      170,
+      'datasheet DS12589 (STM32G431xx), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEFG',
   },
   {
     // Two banks of 8 × 128 kB sectors, 256-bit flash words (RM0433 §4.3).
@@ -269,6 +342,12 @@ const CHIP_LIST = [
     uidAddress: 0x1ff1e800,
     flashSizeAddress: 0x1ff1e880,
     systemMemory: 0x1ff09800,
+    clocks: clockLimits(
+      50,
+      480,
+      'datasheet DS12110 (STM32H742/743/753), HSE oscillator characteristics table',
+    ),
+    gpioPorts: 'ABCDEFGHIJK',
   },
 ] as const satisfies readonly ChipDefinition[];
 

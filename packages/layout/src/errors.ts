@@ -11,6 +11,7 @@ export type LayoutErrorCode =
   | 'UNALIGNED_PARTITION'
   | 'INVALID_CHIP'
   | 'INVALID_BOARD'
+  | 'BOARD_FILE_UNREADABLE'
   | 'MALFORMED_DFUSE_LAYOUT';
 
 export interface LayoutErrorDetails {
@@ -20,6 +21,10 @@ export interface LayoutErrorDetails {
   value?: string;
   /** Character offset into a DfuSe layout string. */
   offset?: number;
+  /** Path of the offending field in a board definition, e.g. `usbIdentity.productId`. */
+  field?: string;
+  /** Where a board definition came from (its file name). */
+  source?: string;
 }
 
 /**

@@ -1,3 +1,4 @@
+export { parseBoardDefinition, parseBoardJson, USB_STRING_MAX_CHARS } from './board-file.js';
 export {
   type BoardDefinition,
   type BoardId,
@@ -5,6 +6,8 @@ export {
   boardIds,
   boards,
   DEFAULT_BOARD,
+  DEFAULT_USB_IDENTITY,
+  type GpioPort,
   getBoard,
   getLayout,
   type Pin,
@@ -14,6 +17,7 @@ export {
 export {
   type ChipDefinition,
   type ChipId,
+  type ClockLimits,
   chipIds,
   chips,
   type Duration,
