@@ -18,39 +18,9 @@
 #include "app.h"
 #include "bootloader.h"
 #include "hal.h"
+#include "recording_hal.h"
 #include "usb_check.h"
 
-static struct {
-  enum { ANSWER_NONE, ANSWER_SEND, ANSWER_ACK, ANSWER_STALL, ANSWER_RECEIVE } kind;
-  unsigned answers;
-  uint8_t sent[1024];
-  uint16_t sent_length;
-} ep0;
-
-static const uint8_t test_uid[12] = TEST_UNIQUE_ID_BYTES;
-
-void hal_usb_ep0_send(const uint8_t *data, uint16_t length) {
-  ep0.kind = ANSWER_SEND;
-  ep0.answers++;
-  ep0.sent_length = length <= sizeof ep0.sent ? length : (uint16_t)sizeof ep0.sent;
-  memcpy(ep0.sent, data, ep0.sent_length);
-}
-void hal_usb_ep0_receive(uint8_t *buffer, uint16_t length) {
-  (void)buffer;
-  (void)length;
-  ep0.kind = ANSWER_RECEIVE;
-  ep0.answers++;
-}
-void hal_usb_ep0_ack(void) {
-  ep0.kind = ANSWER_ACK;
-  ep0.answers++;
-}
-void hal_usb_ep0_stall(void) {
-  ep0.kind = ANSWER_STALL;
-  ep0.answers++;
-}
-void hal_usb_set_address(uint8_t address) { (void)address; }
-void hal_unique_id(uint8_t out[12]) { memcpy(out, test_uid, sizeof test_uid); }
 
 static bool parse_setup(const char *text, uint8_t setup[8]) {
   for (unsigned i = 0; i < 8u; i++) {
@@ -88,16 +58,16 @@ int main(void) {
     memset(&ep0, 0, sizeof ep0);
     usbd_setup(setup);
     const uint16_t length = (uint16_t)(setup[6] | (setup[7] << 8));
-    if (ep0.answers != 1u || ep0.kind == ANSWER_RECEIVE || (ep0.kind == ANSWER_SEND && ep0.sent_length > length)) {
+    if (ep0.answers != 1u || ep0.answer == ANSWER_RECEIVE || (ep0.answer == ANSWER_SEND && ep0.sent_length > length)) {
       printf("none");
-    } else if (ep0.kind == ANSWER_SEND) {
+    } else if (ep0.answer == ANSWER_SEND) {
       printf("send ");
       for (uint16_t i = 0; i < ep0.sent_length; i++) printf("%02x", ep0.sent[i]);
     } else {
-      printf(ep0.kind == ANSWER_ACK ? "ack" : "stall");
+      printf(ep0.answer == ANSWER_ACK ? "ack" : "stall");
     }
     /* A transfer that was answered completes its status stage (USB 2.0 §8.5.3). */
-    if (ep0.kind == ANSWER_SEND || ep0.kind == ANSWER_ACK) usbd_ep0_transfer_complete();
+    if (ep0.answer == ANSWER_SEND || ep0.answer == ANSWER_ACK) usbd_ep0_transfer_complete();
     if (!detach_seen && app_usb_detach_requested()) {
       detach_seen = true;
       printf(" detach");

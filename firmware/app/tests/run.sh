@@ -40,7 +40,7 @@ if ! "$cc" "${flags[@]}" -I src/core -I src/port/sim -I src/port/stm32f4 -I "$ge
 $(sed 's/^/  /' "$work/core_descriptors.log")"
 fi
 if ! "$cc" "${flags[@]}" -I app -I src/core -I "$generated" -I app/tests \
-  app/usb_runtime.c app/tests/test_usb_runtime.c \
+  app/usb_runtime.c app/tests/test_usb_runtime.c app/tests/recording_hal.c \
   -o "$work/test_usb_runtime" 2>"$work/test_usb_runtime.log"; then
   give_up "could not build app/usb_runtime.c for the host:
 $(sed 's/^/  /' "$work/test_usb_runtime.log")"

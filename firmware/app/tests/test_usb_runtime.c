@@ -15,46 +15,9 @@
 #include "app.h"
 #include "bootloader.h"
 #include "hal.h"
+#include "recording_hal.h"
 #include "stm32dfu_layout.h"
 #include "usb_check.h"
-
-/* ---- A HAL that records how the application answered the current SETUP ---- */
-
-typedef enum { ANSWER_NONE, ANSWER_SEND, ANSWER_ACK, ANSWER_STALL, ANSWER_RECEIVE } answer_t;
-
-static struct {
-  answer_t answer;
-  unsigned answers; /* exactly one per SETUP is correct (hal.h) */
-  uint8_t sent[1024];
-  uint16_t sent_length;
-  uint8_t address;
-} ep0;
-
-void hal_usb_ep0_send(const uint8_t *data, uint16_t length) {
-  ep0.answer = ANSWER_SEND;
-  ep0.answers++;
-  ep0.sent_length = length <= sizeof ep0.sent ? length : (uint16_t)sizeof ep0.sent;
-  memcpy(ep0.sent, data, ep0.sent_length);
-}
-void hal_usb_ep0_receive(uint8_t *buffer, uint16_t length) {
-  (void)buffer;
-  (void)length;
-  ep0.answer = ANSWER_RECEIVE;
-  ep0.answers++;
-}
-void hal_usb_ep0_ack(void) {
-  ep0.answer = ANSWER_ACK;
-  ep0.answers++;
-}
-void hal_usb_ep0_stall(void) {
-  ep0.answer = ANSWER_STALL;
-  ep0.answers++;
-}
-void hal_usb_set_address(uint8_t address) { ep0.address = address; }
-void hal_unique_id(uint8_t out[12]) {
-  static const uint8_t uid[12] = TEST_UNIQUE_ID_BYTES;
-  memcpy(out, uid, sizeof uid);
-}
 
 /* ---- Control transfers as a host does them ---- */
 

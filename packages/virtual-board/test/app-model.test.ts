@@ -138,6 +138,7 @@ beforeAll(() => {
     join(firmware, 'app/tests'),
     join(firmware, 'app/usb_runtime.c'),
     join(firmware, 'app/tests/app_answers.c'),
+    join(firmware, 'app/tests/recording_hal.c'),
     '-o',
     program,
   ]);
