@@ -5,6 +5,7 @@
 //
 //   node scripts/stamp-app.mjs --board blackpill-f411 --version 1.2.3 \
 //     --elf build/blackpill-f411/app/app.elf --bin app.bin --hex app.hex
+//   (a custom board: --board-file my-board.json instead of --board)
 import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { FirmwareScriptError, loadTools, runScript } from './lib/image-tools.mjs';
@@ -13,12 +14,14 @@ runScript('stamp-app', async () => {
   const { values } = parseArgs({
     options: {
       board: { type: 'string' },
+      'board-file': { type: 'string' },
       version: { type: 'string' },
       elf: { type: 'string' },
       bin: { type: 'string' },
       hex: { type: 'string' },
     },
   });
+  if (values['board-file']) values.board ??= 'from --board-file';
   for (const required of ['board', 'version', 'elf']) {
     if (!values[required]) {
       throw new FirmwareScriptError(
@@ -28,7 +31,10 @@ runScript('stamp-app', async () => {
     }
   }
   const { imageTools, layout } = await loadTools();
-  const board = layout.getLayout(values.board);
+  const boardFile = values['board-file'];
+  const board = layout.getLayout(
+    boardFile ? layout.parseBoardJson(await readFile(boardFile, 'utf8'), boardFile) : values.board,
+  );
   const elf = imageTools.readElf(new Uint8Array(await readFile(values.elf)), { file: values.elf });
   const stamped = imageTools.stampImage(elf.image, board, { version: values.version });
   const check = imageTools.verifyStamp(stamped, board);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host unit tests (ctest running the cmocka programs), the example application's USB
-# descriptors on the host, the STM32F4 port's watchdog arithmetic on the host, then the
-# boot tests in QEMU.
+# descriptors on the host, the STM32F4 port's watchdog arithmetic on the host, a custom
+# board built from its JSON alone, then the boot tests in QEMU.
 # Each leaves a JUnit file in reports/ for the repository's test summary.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,9 @@ node scripts/junit.mjs lines "application USB descriptors" reports/app-usb.log >
 
 bash src/port/stm32f4/tests/run.sh | tee reports/port-watchdog.log || status=1
 node scripts/junit.mjs lines "STM32F4 port watchdog" reports/port-watchdog.log > reports/port-watchdog.xml
+
+bash boards/examples/test.sh | tee reports/custom-board.log || status=1
+node scripts/junit.mjs lines "custom board from JSON" reports/custom-board.log > reports/custom-board.xml
 
 bash tests/qemu/run.sh | tee reports/qemu.log || status=1
 node scripts/junit.mjs lines "qemu boot tests" reports/qemu.log > reports/qemu.xml

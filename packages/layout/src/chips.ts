@@ -60,6 +60,32 @@ export interface ChipDefinition {
   readonly clocks?: ClockLimits;
   /** GPIO port letters the chip has (largest package), e.g. "ABCDEH". */
   readonly gpioPorts?: string;
+  /** STM32F4 RCC/PWR/flash-interface limits, for planning the clock tree (`planClockTree`). */
+  readonly clockTree?: F4ClockTreeLimits;
+}
+
+/**
+ * What an STM32F4's PLL, regulator, flash interface and buses allow at 2.7–3.6 V. The PLL
+ * ranges (VCO input 1–2 MHz, output 100–432 MHz, N 50–432, P 2/4/6/8, Q 2–15) are the same
+ * on every F4 we support and live in the planner.
+ */
+export interface F4ClockTreeLimits {
+  /**
+   * Highest HCLK for 0, 1, 2, ... flash wait states at 2.7–3.6 V: entry i is the top of the
+   * range that needs i wait states.
+   */
+  readonly flashWaitStateMaxHz: readonly number[];
+  readonly apb1MaxHz: number;
+  readonly apb2MaxHz: number;
+  /**
+   * Highest HCLK the regulator's reset voltage scale allows. Above it the bootloader selects
+   * scale 1 (PWR_CR.VOS = 0b11) before starting the PLL.
+   */
+  readonly resetScaleMaxHz: number;
+  /** Above this HCLK the chip needs over-drive, which the STM32F4 port does not enable. */
+  readonly overDriveAboveHz?: number;
+  /** Reference manual sections the numbers come from. */
+  readonly source: string;
 }
 
 export interface ClockLimits {
@@ -99,6 +125,49 @@ const F4_X32_TIMINGS: FlashTimings = {
     [128 * KB]: { typ: 1000, max: 2000 },
   },
   massEraseMs: { typ: 4000, max: 8000 },
+};
+
+const mhzList = (...mhz: number[]) => mhz.map((m) => m * MHZ);
+
+// RM0383 §3.4.1 table 5 (wait states), §5.1.4 (VOS: reset is scale 2, up to 84 MHz),
+// §6.2 (APB1 ≤ 50 MHz, APB2 ≤ 100 MHz).
+const F411_CLOCK_TREE: F4ClockTreeLimits = {
+  flashWaitStateMaxHz: mhzList(30, 64, 90, 100),
+  apb1MaxHz: 50 * MHZ,
+  apb2MaxHz: 100 * MHZ,
+  resetScaleMaxHz: 84 * MHZ,
+  source: 'RM0383 §3.4.1 table 5, §5.1.4, §6.2',
+};
+
+// RM0368 §3.4 table 6 (wait states), §5.1.3 (VOS: reset is scale 2, which covers 84 MHz;
+// the F401 has no scale 1), §6.2 (APB1 ≤ 42 MHz, APB2 ≤ 84 MHz).
+const F401_CLOCK_TREE: F4ClockTreeLimits = {
+  flashWaitStateMaxHz: mhzList(30, 60, 84),
+  apb1MaxHz: 42 * MHZ,
+  apb2MaxHz: 84 * MHZ,
+  resetScaleMaxHz: 84 * MHZ,
+  source: 'RM0368 §3.4 table 6, §5.1.3, §6.2',
+};
+
+// RM0090 §3.5.1 table 10 (30 MHz per wait state), §5.4.1 (PWR_CR.VOS resets to scale 1),
+// §7.2 (APB1 ≤ 42 MHz, APB2 ≤ 84 MHz).
+const F405_CLOCK_TREE: F4ClockTreeLimits = {
+  flashWaitStateMaxHz: mhzList(30, 60, 90, 120, 150, 168),
+  apb1MaxHz: 42 * MHZ,
+  apb2MaxHz: 84 * MHZ,
+  resetScaleMaxHz: 168 * MHZ,
+  source: 'RM0090 §3.5.1 table 10, §5.4.1, §7.2',
+};
+
+// RM0390 §3.4.1 table 5 (30 MHz per wait state), §5.1.4 (VOS resets to scale 1; above
+// 168 MHz needs over-drive), §6.2 (APB1 ≤ 45 MHz, APB2 ≤ 90 MHz).
+const F446_CLOCK_TREE: F4ClockTreeLimits = {
+  flashWaitStateMaxHz: mhzList(30, 60, 90, 120, 150, 180),
+  apb1MaxHz: 45 * MHZ,
+  apb2MaxHz: 90 * MHZ,
+  resetScaleMaxHz: 168 * MHZ,
+  overDriveAboveHz: 168 * MHZ,
+  source: 'RM0390 §3.4.1 table 5, §5.1.4, §6.2',
 };
 
 const F4_FLASH_SIZES = { uidAddress: 0x1fff7a10, flashSizeAddress: 0x1fff7a22 } as const;
@@ -150,6 +219,7 @@ const CHIP_LIST = [
       'datasheet DS10314 (STM32F411xC/xE), HSE oscillator characteristics table',
     ),
     gpioPorts: 'ABCDEH',
+    clockTree: F411_CLOCK_TREE,
     timings: F4_X32_TIMINGS,
   },
   {
@@ -175,6 +245,7 @@ const CHIP_LIST = [
       'datasheet DS8626 (STM32F405xx), HSE oscillator characteristics table',
     ),
     gpioPorts: 'ABCDEFGHI',
+    clockTree: F405_CLOCK_TREE,
     timings: F4_X32_TIMINGS,
   },
   {
@@ -196,6 +267,7 @@ const CHIP_LIST = [
       'datasheet DS9716 (STM32F401xB/xC), HSE oscillator characteristics table',
     ),
     gpioPorts: 'ABCDEH',
+    clockTree: F401_CLOCK_TREE,
     timings: F4_X32_TIMINGS,
   },
   {
@@ -217,6 +289,7 @@ const CHIP_LIST = [
       'datasheet DS10086 (STM32F401xD/xE), HSE oscillator characteristics table',
     ),
     gpioPorts: 'ABCDEH',
+    clockTree: F401_CLOCK_TREE,
     timings: F4_X32_TIMINGS,
   },
   {
@@ -238,6 +311,7 @@ const CHIP_LIST = [
       'datasheet DS10693 (STM32F446xC/xE), HSE oscillator characteristics table',
     ),
     gpioPorts: 'ABCDEFGH',
+    clockTree: F446_CLOCK_TREE,
     timings: F4_X32_TIMINGS,
   },
   {

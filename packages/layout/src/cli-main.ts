@@ -111,12 +111,26 @@ function main(argv: readonly string[], io: CliOutput): number {
         ...(positional.length || boardFiles.length ? positional : boardIds),
         ...boardFiles.map(readBoardFile),
       ];
-      const layouts = selected.map((board) => getLayout(board));
-      for (const layout of layouts) {
-        const dir = join(out, layout.board.id);
+      const firstFile = selected.length - boardFiles.length;
+      // Generate everything before writing, for the same reason; a board file's clock tree
+      // that cannot be planned is reported against the file.
+      const outputs = selected.map((board, i) => {
+        const layout = getLayout(board);
+        try {
+          return { id: layout.board.id, files: generateFirmwareFiles(layout) };
+        } catch (error) {
+          const path = boardFiles[i - firstFile];
+          if (!(error instanceof LayoutError) || path === undefined) throw error;
+          throw new LayoutError(error.code, `${path}: ${error.message}`, {
+            ...error.details,
+            source: path,
+          });
+        }
+      });
+      for (const { id, files } of outputs) {
+        const dir = join(out, id);
         mkdirSync(dir, { recursive: true });
-        for (const file of generateFirmwareFiles(layout))
-          writeIfChanged(join(dir, file.name), file.content);
+        for (const file of files) writeIfChanged(join(dir, file.name), file.content);
       }
       return 0;
     }

@@ -1,5 +1,6 @@
 import type { BoardLayout } from './boards.js';
 import { sectorsOf } from './chips.js';
+import { planClockTree } from './clock-tree.js';
 import { dfuseLayoutFor } from './dfuse.js';
 import { hex } from './errors.js';
 
@@ -62,6 +63,27 @@ export function generateHeader(layout: BoardLayout): string {
   def('HSE_HZ', board.hseHz);
   def('SYSCLK_HZ', board.sysclkHz);
   def('EMULATED', board.emulated ? 1 : 0, 'runs only in QEMU: no USB');
+
+  if (chip.clockTree) {
+    const clk = planClockTree(board, chip);
+    gap(
+      `Clock tree: HSE / M × N = VCO; VCO / P = SYSCLK = HCLK; VCO / Q = 48 MHz USB (${chip.clockTree.source})`,
+    );
+    def('HAS_CLOCK_TREE', 1);
+    def('PLL_M', clk.pllM, `VCO input ${clk.vcoInputHz / 1e6} MHz`);
+    def('PLL_N', clk.pllN, `VCO ${clk.vcoHz / 1e6} MHz`);
+    def('PLL_P', clk.pllP);
+    def('PLL_Q', clk.pllQ, `USB ${clk.usbHz / 1e6} MHz`);
+    def('FLASH_LATENCY', clk.flashLatency, 'wait states at 2.7–3.6 V');
+    def('VOS_SCALE1', clk.vosScale1 ? 1 : 0, 'select regulator scale 1 before the PLL');
+    def('AHB_DIV', 1);
+    def('APB1_DIV', clk.apb1Div, `PCLK1 ${clk.pclk1Hz / 1e6} MHz`);
+    def('APB2_DIV', clk.apb2Div, `PCLK2 ${clk.pclk2Hz / 1e6} MHz`);
+    def('PCLK1_HZ', clk.pclk1Hz);
+    def('PCLK2_HZ', clk.pclk2Hz);
+  } else {
+    def('HAS_CLOCK_TREE', 0, 'planned for STM32F4 chips only');
+  }
 
   gap('Flash geometry');
   def('FLASH_BASE', u32(chip.flash.base));

@@ -12,7 +12,8 @@ export type LayoutErrorCode =
   | 'INVALID_CHIP'
   | 'INVALID_BOARD'
   | 'BOARD_FILE_UNREADABLE'
-  | 'MALFORMED_DFUSE_LAYOUT';
+  | 'MALFORMED_DFUSE_LAYOUT'
+  | 'IMPOSSIBLE_CLOCK_TREE';
 
 export interface LayoutErrorDetails {
   /** The offending address, when there is one. */

@@ -21,6 +21,7 @@ export {
   chipIds,
   chips,
   type Duration,
+  type F4ClockTreeLimits,
   type FlashGeometry,
   type FlashTimings,
   getChip,
@@ -30,6 +31,7 @@ export {
   sectorsOf,
   validateChip,
 } from './chips.js';
+export { type F4ClockTree, planClockTree } from './clock-tree.js';
 export { type GeneratedFile, generateFirmwareFiles, generateHeader } from './codegen.js';
 export {
   type BoardDfuseOptions,

@@ -10,6 +10,34 @@
  * (DS10314 §6.3.8); at 16 MHz one poll takes several cycles, so this is well over 20 ms. */
 #define CLOCK_WAIT_POLLS 400000u
 
+/* The clock tree is planned from the board's HSE and SYSCLK by @stm32dfu/layout and comes
+ * in the generated header; a board may pin the register values it was verified with. */
+#if !STM32DFU_HAS_CLOCK_TREE
+#error "no planned clock tree in stm32dfu_layout.h: the STM32F4 port needs an STM32F4 chip"
+#endif
+
+/* RM0383 §6.3.3 RCC_CFGR PPREx: 0xx is /1, 100 /2, 101 /4, 110 /8, 111 /16. */
+#define CLOCK_PPRE(div) \
+  ((div) == 1u ? 0u : (div) == 2u ? 4u : (div) == 4u ? 5u : (div) == 8u ? 6u : 7u)
+#define CLOCK_CFGR_PRESCALERS \
+  ((CLOCK_PPRE(STM32DFU_APB1_DIV) << 10) | (CLOCK_PPRE(STM32DFU_APB2_DIV) << 13))
+/* RM0383 §6.3.2 RCC_PLLCFGR: PLLM [5:0], PLLN [14:6], PLLP [17:16] encoded as P/2 - 1,
+ * PLLSRC [22], PLLQ [27:24]. */
+#define CLOCK_PLLCFGR                                                              \
+  (STM32DFU_PLL_M | (STM32DFU_PLL_N << 6) | (((STM32DFU_PLL_P / 2u) - 1u) << 16) | \
+   RCC_PLLCFGR_SRC_HSE | (STM32DFU_PLL_Q << 24))
+
+_Static_assert(STM32DFU_AHB_DIV == 1u, "the port runs HCLK = SYSCLK");
+#ifdef BOARD_VERIFIED_PLLCFGR
+_Static_assert(CLOCK_PLLCFGR == BOARD_VERIFIED_PLLCFGR, "planned PLL differs from the verified one");
+_Static_assert(CLOCK_CFGR_PRESCALERS == BOARD_VERIFIED_CFGR_PRESCALERS,
+               "planned APB prescalers differ from the verified ones");
+_Static_assert(STM32DFU_FLASH_LATENCY == BOARD_VERIFIED_FLASH_LATENCY,
+               "planned flash wait states differ from the verified ones");
+_Static_assert(STM32DFU_VOS_SCALE1 == BOARD_VERIFIED_VOS_SCALE1,
+               "planned regulator scale differs from the verified one");
+#endif
+
 static uint32_t clock_hclk = PORT_HSI_HZ;
 static uint32_t clock_pclk2 = PORT_HSI_HZ;
 
@@ -36,23 +64,20 @@ hal_status_t clock_init_pll(void) {
    * SYSCLK is HSI here, as after reset or clock_reset_to_hsi). */
   RCC->CR &= ~RCC_CR_PLLON;
   (void)clock_wait(&RCC->CR, RCC_CR_PLLRDY, 0u);
-#if BOARD_NEEDS_VOS_SCALE1
+#if STM32DFU_VOS_SCALE1
   /* RM0383 §5.4 PWR_CR.VOS: written while the PLL is off, it takes effect when the PLL
    * starts; PWR_CSR.VOSRDY then says the regulator is there (checked below). */
   RCC->APB1ENR |= RCC_APB1ENR_PWREN; /* RM0383 §6.3 RCC_APB1ENR */
   (void)RCC->APB1ENR;
   PWR->CR = (PWR->CR & ~PWR_CR_VOS_MASK) | PWR_CR_VOS_SCALE1;
 #endif
-  /* RM0383 §6.3 RCC_PLLCFGR: PLLM [5:0], PLLN [14:6], PLLP [17:16] encoded as P/2 - 1,
-   * PLLSRC [22], PLLQ [27:24]. */
-  RCC->PLLCFGR = BOARD_PLL_M | (BOARD_PLL_N << 6) | (((BOARD_PLL_P / 2u) - 1u) << 16) |
-                 RCC_PLLCFGR_SRC_HSE | (BOARD_PLL_Q << 24);
+  RCC->PLLCFGR = CLOCK_PLLCFGR;
   RCC->CR |= RCC_CR_PLLON;
   if (clock_wait(&RCC->CR, RCC_CR_PLLRDY, RCC_CR_PLLRDY) != HAL_OK) {
     (void)clock_reset_to_hsi();
     return HAL_ERR_TIMEOUT;
   }
-#if BOARD_NEEDS_VOS_SCALE1
+#if STM32DFU_VOS_SCALE1
   if (clock_wait(&PWR->CSR, PWR_CSR_VOSRDY, PWR_CSR_VOSRDY) != HAL_OK) {
     (void)clock_reset_to_hsi();
     return HAL_ERR_TIMEOUT;
@@ -60,24 +85,24 @@ hal_status_t clock_init_pll(void) {
 #endif
   /* RM0383 §3.4.1: raise the wait states before raising the clock, and read back
    * (FLASH_ACR, §3.8). Caches are reset while still disabled, then enabled. */
-  FLASH_IF->ACR = BOARD_FLASH_LATENCY | FLASH_ACR_ICRST | FLASH_ACR_DCRST;
-  FLASH_IF->ACR = BOARD_FLASH_LATENCY;
-  FLASH_IF->ACR = BOARD_FLASH_LATENCY | FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN;
-  if ((FLASH_IF->ACR & FLASH_ACR_LATENCY_MASK) != BOARD_FLASH_LATENCY) {
+  FLASH_IF->ACR = STM32DFU_FLASH_LATENCY | FLASH_ACR_ICRST | FLASH_ACR_DCRST;
+  FLASH_IF->ACR = STM32DFU_FLASH_LATENCY;
+  FLASH_IF->ACR = STM32DFU_FLASH_LATENCY | FLASH_ACR_PRFTEN | FLASH_ACR_ICEN | FLASH_ACR_DCEN;
+  if ((FLASH_IF->ACR & FLASH_ACR_LATENCY_MASK) != STM32DFU_FLASH_LATENCY) {
     (void)clock_reset_to_hsi();
     return HAL_ERR_SEQUENCE;
   }
   /* RM0383 §6.3 RCC_CFGR: prescalers first (still on HSI), so APB1 (50 MHz max) and APB2
    * (100 MHz max) never exceed their limits on the switch; then SW = PLL, wait for SWS. */
-  RCC->CFGR = BOARD_CFGR_PRESCALERS | RCC_CFGR_SW_HSI;
-  RCC->CFGR = BOARD_CFGR_PRESCALERS | RCC_CFGR_SW_PLL;
+  RCC->CFGR = CLOCK_CFGR_PRESCALERS | RCC_CFGR_SW_HSI;
+  RCC->CFGR = CLOCK_CFGR_PRESCALERS | RCC_CFGR_SW_PLL;
   if (clock_wait(&RCC->CFGR, RCC_CFGR_SWS_MASK, RCC_CFGR_SWS_PLL) != HAL_OK) {
     (void)clock_reset_to_hsi();
     return HAL_ERR_TIMEOUT;
   }
   clock_hclk = STM32DFU_SYSCLK_HZ;
   /* PPRE2 field (CFGR[15:13]): 0xx is /1, 1xx is /2^(xx+1). */
-  uint32_t ppre2 = (BOARD_CFGR_PRESCALERS >> 13) & 0x7u;
+  uint32_t ppre2 = (CLOCK_CFGR_PRESCALERS >> 13) & 0x7u;
   clock_pclk2 = (ppre2 & 0x4u) != 0u ? STM32DFU_SYSCLK_HZ >> ((ppre2 & 0x3u) + 1u) : STM32DFU_SYSCLK_HZ;
   return HAL_OK;
 }
