@@ -28,9 +28,10 @@ fi
 # demo: the memory map needs only Node.
 demo_packages=()
 # test: the firmware (arm gcc, cmake, cmocka), the virtual board's wasm core (clang/lld),
-# QEMU boot tests, independent image tools for cross-checks, and Chromium for browser tests.
+# QEMU boot tests, the unmodified dfu-util and libusb.h for the libusb stand-in, independent
+# image tools for cross-checks, and Chromium for browser tests.
 test_packages=(clang-14 lld-14 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
-  cmake make gcc libcmocka-dev qemu-system-arm dfu-util srecord chromium)
+  cmake make gcc libcmocka-dev libusb-1.0-0-dev qemu-system-arm dfu-util srecord chromium)
 case "$profile" in
   demo) wanted=("${demo_packages[@]}") ;;
   test) wanted=("${test_packages[@]}") ;;

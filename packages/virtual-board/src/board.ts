@@ -644,14 +644,15 @@ export class VirtualBoard {
       request(setupBytes(0x80, 6, DESCRIPTOR_DEVICE << 8, 0, 64), 64);
       request(setupBytes(0x00, 5, 1, 0, 0), 0);
       cursor += SET_ADDRESS_RECOVERY_MS;
-      const device = parseDeviceDescriptor(
-        request(setupBytes(0x80, 6, DESCRIPTOR_DEVICE << 8, 0, 18), 18),
-      );
+      const deviceBytes = request(setupBytes(0x80, 6, DESCRIPTOR_DEVICE << 8, 0, 18), 18);
+      const device = parseDeviceDescriptor(deviceBytes);
       const head = request(setupBytes(0x80, 6, DESCRIPTOR_CONFIGURATION << 8, 0, 9), 9);
       const total = head[2]! | (head[3]! << 8);
-      const config = parseConfigurationDescriptor(
-        request(setupBytes(0x80, 6, DESCRIPTOR_CONFIGURATION << 8, 0, total), total),
+      const configBytes = request(
+        setupBytes(0x80, 6, DESCRIPTOR_CONFIGURATION << 8, 0, total),
+        total,
       );
+      const config = parseConfigurationDescriptor(configBytes);
       const langids = request(setupBytes(0x80, 6, DESCRIPTOR_STRING << 8, 0, 255), 255);
       const langid = langids.length >= 4 ? langids[2]! | (langids[3]! << 8) : 0x0409;
       const text = (index: number): string | null =>
@@ -669,6 +670,7 @@ export class VirtualBoard {
         serialNumber: text(device.iSerialNumber),
         configurations: [describeConfiguration(config, text)],
         activeConfiguration: config.bConfigurationValue,
+        descriptors: { device: deviceBytes, configuration: configBytes },
       };
       // Linux selects the first configuration itself; WebUSB then shows it as active.
       request(setupBytes(0x00, 9, config.bConfigurationValue, 0, 0), 0);

@@ -29,6 +29,8 @@ export interface EnumeratedDevice {
   }[];
   /** The configuration the OS selected at enumeration (Linux picks the first). */
   readonly activeConfiguration: number;
+  /** The descriptors as the device sent them (an OS caches these; libusb reads them). */
+  readonly descriptors: { readonly device: Uint8Array; readonly configuration: Uint8Array };
 }
 
 /** The board, as the host controller behind every device object it hands out. */
@@ -84,6 +86,8 @@ export class VirtualUsbDevice implements UsbDeviceLike {
   readonly productName: string | null;
   readonly serialNumber: string | null;
   readonly configurations: readonly VirtualConfiguration[];
+  /** The device and configuration descriptors read at enumeration, byte for byte. */
+  readonly descriptors: EnumeratedDevice['descriptors'];
   readonly #host: DeviceHost;
   #opened = false;
   #configuration: VirtualConfiguration | null;
@@ -100,6 +104,7 @@ export class VirtualUsbDevice implements UsbDeviceLike {
     this.manufacturerName = info.manufacturerName;
     this.productName = info.productName;
     this.serialNumber = info.serialNumber;
+    this.descriptors = info.descriptors;
     this.configurations = info.configurations.map(
       (c) =>
         new VirtualConfiguration(
