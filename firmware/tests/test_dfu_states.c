@@ -23,6 +23,11 @@ static void enter(uint8_t state) {
   dfu_status_t s;
   host_attach(&bl_profile_stm32dfu, 0);
   memset(block_data, 0x5A, sizeof block_data);
+  /* A valid application under the blocks below, so a manifestation ends well (dfuIDLE)
+   * and the table shows the DFU states, not the boot check's verdict. */
+  static uint8_t app[1024];
+  make_app_image(app, sizeof app, 0x00010000u);
+  sim_flash_load(STM32DFU_APP_BASE, app, sizeof app);
   switch (state) {
     case S_dfuIDLE:
       break;
@@ -93,13 +98,17 @@ typedef struct {
 
 #define ERR 0
 static const row_t table[] = {
-    {S_dfuIDLE, {ERR, S_dfuDNLOAD_SYNC, ERR, S_dfuUPLOAD_IDLE, S_dfuIDLE, ERR, S_dfuIDLE, S_dfuIDLE}},
+    /* A zero-length DNLOAD in dfuIDLE starts manifestation, as in ST's device library:
+     * dfu-util's ":leave" without an address sends it after its ABORT to dfuIDLE. */
+    {S_dfuIDLE, {ERR, S_dfuDNLOAD_SYNC, S_dfuMANIFEST_SYNC, S_dfuUPLOAD_IDLE, S_dfuIDLE, ERR, S_dfuIDLE, S_dfuIDLE}},
     {S_dfuDNLOAD_SYNC, {ERR, ERR, ERR, ERR, S_dfuDNBUSY, ERR, S_dfuDNLOAD_SYNC, ERR}},
     {S_dfuDNBUSY, {ERR, ERR, ERR, ERR, S_dfuDNBUSY, ERR, ERR, ERR}},
     {S_dfuDNLOAD_IDLE,
      {ERR, S_dfuDNLOAD_SYNC, S_dfuMANIFEST_SYNC, ERR, S_dfuDNLOAD_IDLE, ERR, S_dfuDNLOAD_IDLE, S_dfuIDLE}},
     {S_dfuMANIFEST_SYNC, {ERR, ERR, ERR, ERR, S_dfuMANIFEST, ERR, S_dfuMANIFEST_SYNC, ERR}},
-    {S_dfuMANIFEST, {ERR, ERR, ERR, ERR, S_dfuMANIFEST, ERR, ERR, ERR}},
+    /* Any request but GETSTATUS in dfuMANIFEST first finishes the manifestation, then is
+     * answered from dfuMANIFEST-SYNC: GETSTATE too, which the spec would stall. */
+    {S_dfuMANIFEST, {ERR, ERR, ERR, ERR, S_dfuMANIFEST, ERR, S_dfuMANIFEST_SYNC, ERR}},
     {S_dfuUPLOAD_IDLE, {ERR, ERR, ERR, S_dfuUPLOAD_IDLE, S_dfuUPLOAD_IDLE, ERR, S_dfuUPLOAD_IDLE, S_dfuIDLE}},
     {S_dfuERROR, {ERR, ERR, ERR, ERR, S_dfuERROR, S_dfuIDLE, S_dfuERROR, ERR}},
 };

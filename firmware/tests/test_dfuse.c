@@ -253,7 +253,7 @@ static void test_malformed_commands_stall(void **state) {
     const char *bytes;
     uint16_t length;
   } bad[] = {
-      {"\x21\x00\x80", 3}, {"\x41\x00\x80\x00", 4}, {"\x55", 1}, {"\x92", 1}, {"\xB1\x00\x80\x00\x08", 5},
+      {"\x21\x00\x80", 3}, {"\x41\x00\x80\x00", 4}, {"\x55", 1}, {"\xB1\x00\x80\x00\x08", 5},
       {"\x21\x00\x80\x00\x08\x00", 6},
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

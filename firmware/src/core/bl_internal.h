@@ -127,6 +127,13 @@ uint8_t flash_erase(uint32_t address);
 uint8_t flash_mass_erase_slice(uint32_t *done, bool *finished);
 uint32_t flash_manifest_us(void);
 uint8_t flash_manifest_slice(bool *finished);
+/* The held first block: whether the host has written into it, whether a range overlaps it,
+ * and writing it now (all of it, the stamp's magic word last), for every path on which the
+ * host is done with a download without a zero-length DNLOAD (ABORT, bus reset) and before
+ * a read or CRC of its bytes. The stamp's CRC still keeps a partial image from booting. */
+bool flash_held_pending(void);
+bool flash_held_overlaps(uint32_t address, uint32_t length);
+uint8_t flash_commit_held(void);
 uint32_t flash_crc(uint32_t address, uint32_t length);
 /* Clip a read to the readable flash; false when `address` itself is outside. */
 bool flash_clip_readable(uint32_t address, uint32_t *length);

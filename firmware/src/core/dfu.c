@@ -84,6 +84,9 @@ void dfu_note_activity(void) { dfu.last_activity_ms = hal_millis(); }
 static void unexpected(uint8_t status) {
   hal_usb_ep0_stall();
   if (dfu.state == dfuMANIFEST_WAIT_RESET || dfu.state == dfuERROR) return;
+  /* A queued block that failed before this request is the first cause. */
+  if (dfu.queue_failure != OK) status = dfu.queue_failure;
+  dfu.queue_failure = OK;
   drop_work();
   dfu_set_state(dfuERROR, status);
 }
@@ -107,6 +110,18 @@ static bool finish_queue(void) {
   dfu.queue_failure = OK;
   drop_work();
   dfu_set_state(dfuERROR, failure);
+  return false;
+}
+
+/* The host is done with the download without a zero-length DNLOAD (ABORT): write the
+ * held first block now, after every queued block, so what it sent is in flash and reads
+ * back. The stamp's CRC still keeps an incomplete image from booting. False when writing
+ * failed: the device is then in dfuERROR with that bStatus. */
+static bool commit_held(void) {
+  const uint8_t status = flash_commit_held();
+  if (status == OK) return true;
+  drop_work();
+  dfu_set_state(dfuERROR, status);
   return false;
 }
 
@@ -229,6 +244,14 @@ static void upload(const usb_setup_t *s) {
       unexpected(errADDRESS);
       return;
     }
+    /* The host reads what it sent: the held block goes to flash first. */
+    if (flash_held_overlaps(address, length)) {
+      const uint8_t status = flash_commit_held();
+      if (status != OK) {
+        unexpected(status);
+        return;
+      }
+    }
     hal_flash_read(address, out, length);
   }
   if (length > s->wLength) length = s->wLength;
@@ -237,12 +260,22 @@ static void upload(const usb_setup_t *s) {
   dfu_set_state(length < s->wLength ? dfuIDLE : dfuUPLOAD_IDLE, OK);
 }
 
+static void finish_manifestation(void);
+
 void dfu_request(const usb_setup_t *s) {
   if (dfu.left) {
     hal_usb_ep0_stall();
     return;
   }
   const bool in = (s->bmRequestType & 0x80u) != 0u;
+  /* The host has ended the download: never drop the manifestation (the held block and its
+   * stamp would never be written). Any request but the polls that follow it — a DETACH
+   * from dfu-util -R, a GETSTATE from a host that ignores bwPollTimeout — is answered
+   * after it is finished, from the state it ends in. */
+  if (dfu.op == OP_MANIFEST && dfu.profile->manifestation_tolerant && s->bRequest != DFU_REQ_GETSTATUS &&
+      (dfu.state == dfuMANIFEST || (dfu.state == dfuMANIFEST_SYNC && s->bRequest != DFU_REQ_GETSTATE))) {
+    finish_manifestation();
+  }
   const uint8_t state = dfu.state;
   /* dfuDNBUSY and dfuMANIFEST expect no request at all (DFU 1.1 A.2.5, A.2.8). */
   const bool busy = state == dfuDNBUSY || state == dfuMANIFEST;
@@ -261,18 +294,22 @@ void dfu_request(const usb_setup_t *s) {
       return;
     case DFU_REQ_CLRSTATUS:
       if (in || state != dfuERROR) break;
-      if (!finish_queue()) {
-        hal_usb_ep0_stall();
-        return;
+      /* DFU 1.1 A.2.10: CLRSTATUS in dfuERROR always returns to dfuIDLE. Blocks the host
+       * saw accepted are written first; one that fails stays in the report (UPLOAD
+       * block 1), as the host cleared the status it would have carried. */
+      while (!flash_queue_empty() && flash_queue_slice() == OK) {
       }
+      dfu.queue_failure = OK;
+      drop_work();
       dfu_set_state(dfuIDLE, OK);
       hal_led(HAL_LED_IDLE);
       hal_usb_ep0_ack();
       return;
     case DFU_REQ_ABORT:
       if (in || (state != dfuIDLE && state != dfuDNLOAD_IDLE && state != dfuUPLOAD_IDLE)) break;
-      /* The host saw the queued blocks accepted: write them before saying dfuIDLE. */
-      if (!finish_queue()) {
+      /* The host saw the queued blocks accepted and is done (dfu-util ends a download
+       * without ":leave" this way): write them, then the held block, before dfuIDLE. */
+      if (!finish_queue() || !commit_held()) {
         hal_usb_ep0_stall();
         return;
       }
@@ -294,8 +331,9 @@ void dfu_request(const usb_setup_t *s) {
         return;
       }
       if (s->wLength == 0u) {
-        /* Zero length ends the download; in dfuIDLE there is nothing to end. */
-        if (state != dfuDNLOAD_IDLE) break;
+        /* Zero length ends the download and starts manifestation (DFU 1.1 §7). From dfuIDLE
+         * too, as ST's device library takes it: dfu-util's ":leave" without an address
+         * sends it right after its ABORT to dfuIDLE. */
         dfu.op = OP_MANIFEST;
         dfu_set_state(dfuMANIFEST_SYNC, OK);
         hal_usb_ep0_ack();
@@ -327,8 +365,13 @@ static bool accept_command(uint16_t length, uint32_t *work_us) {
   } else if (command[0] == DFUSE_CMD_ERASE && length == 5u) {
     dfu.op = OP_ERASE;
     dfu.op_refusal = flash_plan_erase(argument, work_us);
-  } else if (command[0] == DFUSE_CMD_READ_UNPROTECT && length == 1u && !dfu.profile->protect_bootloader) {
+  } else if (command[0] == DFUSE_CMD_READ_UNPROTECT && length == 1u) {
     dfu.op = OP_READ_UNPROTECT;
+    /* Lifting read protection mass-erases the whole chip, this bootloader included, and
+     * ours never sets it: refused on its face (errTARGET at the first GETSTATUS, nothing
+     * done), which dfu-util's ":unprotect:force" reports as the device's answer. It is not
+     * in Get Commands, so ST's tools do not offer it. */
+    if (dfu.profile->protect_bootloader) dfu.op_refusal = errTARGET;
   } else if (command[0] == DFUSE_CMD_CRC && length == 9u && dfu.profile->crc_command) {
     dfu.op = OP_CRC;
     dfu.op_length = bl_get_u32le(command + 5);
@@ -390,8 +433,15 @@ void dfu_transfer_complete(void) {
 
 void dfu_bus_reset(void) {
   if (dfu.left) return;
-  /* Accepted blocks are written first; a failure is kept for UPLOAD block 1. */
-  while (!flash_queue_empty() && flash_queue_slice() == OK) {
+  if (dfu.op == OP_MANIFEST && dfu.profile->manifestation_tolerant) {
+    /* The host ended the download: finish it; a good image then starts (below). */
+    finish_manifestation();
+  } else {
+    /* Accepted blocks are written first, then the held block, as for ABORT; a failure is
+     * kept for UPLOAD block 1. */
+    while (!flash_queue_empty() && flash_queue_slice() == OK) {
+    }
+    if (flash_queue_empty()) (void)flash_commit_held();
   }
   dfu.queue_failure = OK;
   /* DFU 1.1 §8: after a tolerant manifestation a bus reset starts the new firmware. */
@@ -413,6 +463,11 @@ static uint8_t run_op_slice(bool *finished) {
     case OP_MASS_ERASE:
       return flash_mass_erase_slice(&dfu.op_done, finished);
     case OP_CRC:
+      /* A CRC over bytes the host sent covers them: the held block goes to flash first. */
+      if (flash_held_overlaps(dfu.op_address, dfu.op_length)) {
+        const uint8_t status = flash_commit_held();
+        if (status != OK) return status;
+      }
       dfu.crc_address = dfu.op_address;
       dfu.crc_length = dfu.op_length;
       dfu.crc_value = flash_crc(dfu.op_address, dfu.op_length);
@@ -472,6 +527,23 @@ static void step_op(bool sliced) {
       break;
   }
   if (finished || status != OK) finish_op(status);
+}
+
+/* The whole manifestation, here and now (the port NAKs meanwhile): queued blocks, the held
+ * block, the boot check. Bounded: at most BL_WRITE_QUEUE_BLOCKS blocks and one held block of
+ * slices. Ends as step_op would: dfuMANIFEST-SYNC, or dfuERROR with the failure. */
+static void finish_manifestation(void) {
+  uint8_t status = OK;
+  while (!flash_queue_empty() && status == OK) status = flash_queue_slice();
+  if (status == OK) status = dfu.queue_failure;
+  dfu.queue_failure = OK;
+  bool finished = false;
+  for (uint32_t i = 0; status == OK && !finished && i <= BL_HELD_BLOCK_SIZE / 4u + 1u; i++) {
+    status = run_op_slice(&finished);
+  }
+  dfu.op = OP_MANIFEST; /* finish_op reads it */
+  finish_op(status);
+  dfu.op_armed = false;
 }
 
 /* A queued block failed; flash.c has dropped the rest of the queue. */

@@ -374,7 +374,29 @@ static bool held_word_erased(uint32_t offset) { return bl_get_u32le(flash.held +
 uint32_t flash_manifest_us(void) {
   if (!flash.held_dirty) return 0u;
   const uint32_t left = BL_HELD_BLOCK_SIZE - (flash.manifest_offset < BL_HELD_BLOCK_SIZE ? flash.manifest_offset : BL_HELD_BLOCK_SIZE - 4u);
-  return program_us(left);
+  /* Each programmed run is blank-checked before and read back after: two more passes over
+   * the bytes, counted at the port's conservative rate for reading flash word by word. */
+  return program_us(left) + 2u * flash_crc_us(left);
+}
+
+bool flash_held_pending(void) { return flash.held_dirty; }
+
+bool flash_held_overlaps(uint32_t address, uint32_t length) {
+  uint32_t unused = 0;
+  if (!flash.held_dirty || length == 0u) return false;
+  /* held_overlap takes lengths that do not wrap; clip at the end of the address space. */
+  if (length > 0xFFFFFFFFu - address) length = 0xFFFFFFFFu - address;
+  return held_overlap(address, length, &unused) > 0u;
+}
+
+uint8_t flash_commit_held(void) {
+  bool finished = false;
+  uint8_t status = OK;
+  /* At most BL_HELD_BLOCK_SIZE / 4 + 1 slices: each one programs at least one word. */
+  for (uint32_t i = 0; i <= BL_HELD_BLOCK_SIZE / 4u && !finished && status == OK; i++) {
+    status = flash_manifest_slice(&finished);
+  }
+  return status;
 }
 
 /* Programs the held block a slice at a time: runs of words that are not erased, leaving out
