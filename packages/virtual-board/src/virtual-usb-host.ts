@@ -208,11 +208,18 @@ export class VirtualUsbHost {
       case OP.RESET: {
         const id = view.getUint32(1, true);
         const device = this.#devices.get(id);
-        // libusb on Linux: a device that is gone, or that came back as another one after
-        // the reset (it re-enumerated), is LIBUSB_ERROR_NOT_FOUND.
+        // libusb on Linux (USBDEVFS_RESET): a device that is gone before or during the
+        // reset is LIBUSB_ERROR_NOT_FOUND; one that came through it is reset, even if it
+        // leaves the bus right after (our bootloader starts a manifested application then).
         if (!device || device.gone) return { result: LIBUSB_ERROR.NOT_FOUND };
-        await device.reset();
-        return { result: device.gone ? LIBUSB_ERROR.NOT_FOUND : 0 };
+        try {
+          await device.reset();
+        } catch (error) {
+          if (libusbError(error) === LIBUSB_ERROR.NO_DEVICE)
+            return { result: LIBUSB_ERROR.NOT_FOUND };
+          throw error;
+        }
+        return { result: 0 };
       }
       case OP.SLEEP: {
         const ns = view.getUint32(1, true) + view.getUint32(5, true) * 2 ** 32;
