@@ -1,14 +1,10 @@
 import { crc32Stm32Words as stm32Crc } from '@stm32dfu/image-tools';
 import { type FlashTimings, formatSize, hex } from '@stm32dfu/layout';
-import {
-  DFU_INTERFACE_CLASS,
-  DFU_INTERFACE_SUBCLASS,
-  DFU_PROTOCOL_DFU_MODE,
-  DFUSE_FIRST_DATA_BLOCK,
-} from './constants.js';
+import { DFUSE_FIRST_DATA_BLOCK } from './constants.js';
 import type { Clock, UsbDeviceLike, UsbLike } from './device.js';
 import { DfuDevice, type DfuOpenOptions } from './dfu-device.js';
-import { AddressError, DeviceGoneError, DfuError, TimeoutError, VerifyError } from './errors.js';
+import { AddressError, DeviceGoneError, DfuError, VerifyError } from './errors.js';
+import { hasDfuModeInterface, searchBoard } from './find.js';
 import { contentOf, type FlashImage, normalizeImage } from './image.js';
 import {
   type CompareMethod,
@@ -18,7 +14,7 @@ import {
   touchedSectors,
 } from './plan.js';
 import type { OperationOptions, ProgressEvent, ProgressPhase } from './progress.js';
-import { checkAborted, sleepOrAbort, withDeadline } from './timing.js';
+import { checkAborted } from './timing.js';
 
 export interface PlanOptions {
   /** Compare each touched sector with the device and skip equal ones (default true). */
@@ -515,57 +511,27 @@ export interface FindOptions {
   readonly exclude?: UsbDeviceLike;
 }
 
-function hasDfuModeInterface(device: UsbDeviceLike): boolean {
-  return device.configurations.some((c) =>
-    c.interfaces.some((i) =>
-      i.alternates.some(
-        (a) =>
-          a.interfaceClass === DFU_INTERFACE_CLASS &&
-          a.interfaceSubclass === DFU_INTERFACE_SUBCLASS &&
-          a.interfaceProtocol === DFU_PROTOCOL_DFU_MODE,
-      ),
-    ),
-  );
-}
-
 /**
  * Find the board with `serialNumber` in DFU mode, polling `usb.getDevices()` on the
- * injected clock until the deadline: after DETACH the board re-enumerates as a new device.
+ * injected clock (and at once on a `connect` event for that serial) until the deadline:
+ * after DETACH the board re-enumerates as a new device.
  */
-export async function findDfuDevice(
+export function findDfuDevice(
   usb: UsbLike,
   serialNumber: string,
   options: FindOptions,
 ): Promise<UsbDeviceLike> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const interval = options.intervalMs ?? 100;
-  const { clock, signal } = options;
-  const started = clock.now();
-  const what = `the board with serial ${serialNumber} to come back in DFU mode`;
-  for (;;) {
-    checkAborted(signal, 'detach');
-    let devices: readonly UsbDeviceLike[];
-    try {
-      // getDevices() can hang in the OS; race it against the deadline and the signal.
-      devices = await withDeadline(
-        usb.getDevices(),
-        clock,
-        Math.max(1, timeoutMs - (clock.now() - started)),
-        what,
-        signal,
-        'detach',
-      );
-    } catch (error) {
-      if (error instanceof TimeoutError) throw new TimeoutError(what, timeoutMs);
-      throw error;
-    }
-    const found = devices.find(
-      (d) => d !== options.exclude && d.serialNumber === serialNumber && hasDfuModeInterface(d),
-    );
-    if (found) return found;
-    if (clock.now() - started >= timeoutMs) throw new TimeoutError(what, timeoutMs);
-    await sleepOrAbort(clock, interval, signal, 'detach');
-  }
+  return searchBoard(usb, {
+    clock: options.clock,
+    serialNumber,
+    accept: hasDfuModeInterface,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    intervalMs: options.intervalMs ?? 100,
+    what: `the board with serial ${serialNumber} to come back in DFU mode`,
+    phase: 'detach',
+    signal: options.signal,
+    exclude: options.exclude,
+  });
 }
 
 export interface DetachOptions extends Omit<DfuOpenOptions, 'clock'> {
