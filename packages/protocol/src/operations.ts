@@ -2,7 +2,12 @@ import { crc32Stm32Words as stm32Crc } from '@stm32dfu/image-tools';
 import { type FlashTimings, formatSize, hex } from '@stm32dfu/layout';
 import { DFUSE_FIRST_DATA_BLOCK } from './constants.js';
 import type { Clock, UsbDeviceLike, UsbLike } from './device.js';
-import { DfuDevice, type DfuOpenOptions } from './dfu-device.js';
+import {
+  DfuDevice,
+  type DfuOpenOptions,
+  type LeaveOptions,
+  type LeaveOutcome,
+} from './dfu-device.js';
 import { AddressError, DeviceGoneError, DfuError, VerifyError } from './errors.js';
 import { hasDfuModeInterface, searchBoard } from './find.js';
 import { contentOf, type FlashImage, normalizeImage } from './image.js';
@@ -30,6 +35,13 @@ export interface DownloadOptions extends OperationOptions, PlanOptions {
   readonly verify?: boolean;
   /** Leave DFU mode afterwards and start the application (default false). */
   readonly leave?: boolean;
+  /**
+   * With `leave`: where to find the board again (by serial) if a manifestation-tolerant
+   * device leaves the bus during manifestation, to see whether it runs the application.
+   */
+  readonly usb?: UsbLike;
+  /** How long to look for it, ms (default 10 s). */
+  readonly reconnectTimeoutMs?: number;
 }
 
 export interface DownloadResult {
@@ -37,6 +49,8 @@ export interface DownloadResult {
   readonly verified: CompareMethod;
   /** Whether the device left the bus after `leave`. */
   readonly left: boolean;
+  /** With `leave`: how the host knows the application starts (`DfuDevice.leave`). */
+  readonly outcome: LeaveOutcome | undefined;
 }
 
 function emit(options: OperationOptions, event: ProgressEvent): void {
@@ -210,11 +224,23 @@ export async function download(
   }
 
   let left = false;
+  let outcome: LeaveOutcome | undefined;
   if (options.leave) {
-    const result = await device.leave(signal ? { signal } : {});
+    const result = await device.leave(leaveOptions(options));
     left = result.gone;
+    outcome = result.outcome;
   }
-  return { plan, verified, left };
+  return { plan, verified, left, outcome };
+}
+
+function leaveOptions(options: DownloadPlainOptions): LeaveOptions {
+  return {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.usb ? { usb: options.usb } : {}),
+    ...(options.reconnectTimeoutMs === undefined
+      ? {}
+      : { reconnectTimeoutMs: options.reconnectTimeoutMs }),
+  };
 }
 
 /** Send the plan's blocks: one Set Address Pointer per run of consecutive blocks. */
@@ -433,16 +459,24 @@ export async function massErase(
   return bytes;
 }
 
+export interface DownloadPlainOptions extends OperationOptions {
+  /** Where to find the board again if a manifestation-tolerant device leaves during manifestation. */
+  readonly usb?: UsbLike;
+  /** How long to look for it, ms (default 10 s). */
+  readonly reconnectTimeoutMs?: number;
+}
+
 /**
  * Plain DFU 1.1 download (no DfuSe): the image as one stream, blocks numbered from 0, then
  * the zero-length DNLOAD that starts manifestation (DFU 1.1 §7). Gaps between segments are
- * sent as 0xFF; the device decides where the stream goes.
+ * sent as 0xFF; the device decides where the stream goes. The outcome follows the rule of
+ * `DfuDevice.leave`; a tolerant device back in dfuIDLE stays there (`gone: false`).
  */
 export async function downloadPlain(
   device: DfuDevice,
   image: FlashImage,
-  options: OperationOptions = {},
-): Promise<{ gone: boolean }> {
+  options: DownloadPlainOptions = {},
+): Promise<{ gone: boolean; outcome: LeaveOutcome }> {
   requireDfuMode(device, 'Download');
   const segments = normalizeImage(image);
   const first = segments[0]!;
@@ -464,7 +498,13 @@ export async function downloadPlain(
     block++;
     progress(options, 'write', offset + chunk.length, bytes.length);
   }
-  return device.endDownload(block & 0xffff, signal);
+  const end = await device.endDownload(block & 0xffff, signal);
+  if (end.end === 'idle') return { gone: false, outcome: 'reported' };
+  if (end.end === 'left') return { gone: true, outcome: 'assumed' };
+  return {
+    gone: true,
+    outcome: await device.findAfterManifestation({ ...leaveOptions(options), cause: end.cause }),
+  };
 }
 
 /** Plain DFU 1.1 upload: blocks from 0 until a short frame, at most `maxBytes`. */
