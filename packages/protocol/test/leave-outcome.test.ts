@@ -6,15 +6,26 @@
 import { createVirtualBoard, type NodeVirtualBoard } from '@stm32dfu/virtual-board/node';
 import { describe, expect, it } from 'vitest';
 import {
+  DfuDevice,
   DfuStatusError,
   download,
+  findDfuDevice,
   InstallIncompleteError,
+  type UsbConnectionListener,
   type UsbControlSetup,
   type UsbDeviceLike,
+  type UsbLike,
 } from '../src/index.ts';
+import {
+  type DfuInterfaceSpec,
+  dfu,
+  ManualClock,
+  type ScriptStep,
+  scriptedDfuDevice,
+} from '../src/testing/index.ts';
 import { makeApp } from './app-image.ts';
 import { flashDifference, imageOf, openBootloader, waitForMode } from './board-helpers.ts';
-import { APP_BASE } from './helpers.ts';
+import { APP_BASE, OUR_COMMANDS, ourSpec } from './helpers.ts';
 
 const APP_SIZE = 64 * 1024;
 const HELD_BYTES = 2048;
@@ -251,5 +262,94 @@ describe("download({ leave: true }) on ST's ROM model (not manifestation toleran
     const result = await download(device, imageOf(app, APP_BASE), { leave: true, usb: board.usb });
     expect(result).toMatchObject({ verified: 'read-back', left: true, outcome: 'assumed' });
     expect(board.readFlash(APP_BASE, app.length)).toEqual(app);
+  });
+});
+
+describe('leave on scripted devices', () => {
+  const SERIAL = 'ABC123';
+  /** Our bootloader's attributes: CanDnload, CanUpload, ManifestationTolerant, WillDetach. */
+  const tolerantSpec = { ...ourSpec, bmAttributes: 0x0f };
+  const runtimeSpec = { alternates: ['runtime'], protocol: 1 as const, bmAttributes: 0x0b };
+  const lostInManifestation = (lost: ScriptStep): ScriptStep[] => [
+    dfu.getStatus('dfuIDLE'),
+    ...dfu.setAddress(APP_BASE),
+    dfu.dnload(2, undefined),
+    dfu.getStatus('dfuMANIFEST', { pollTimeout: 10 }),
+    lost,
+  ];
+
+  async function scriptedBoard(steps: ScriptStep[], spec: DfuInterfaceSpec = tolerantSpec) {
+    const clock = new ManualClock();
+    const usb = scriptedDfuDevice({ ...spec, clock, serialNumber: SERIAL });
+    usb.expect(...dfu.open(spec, OUR_COMMANDS));
+    const device = await DfuDevice.open(usb, { clock });
+    usb.expect(...steps);
+    return { usb, device, clock };
+  }
+
+  it('tolerant and gone in dfuMANIFEST, then found running the application: seen-running', async () => {
+    const { usb, device, clock } = await scriptedBoard(
+      lostInManifestation(dfu.getStatusReply({ type: 'gone' })),
+    );
+    const app = scriptedDfuDevice({ ...runtimeSpec, clock, serialNumber: SERIAL });
+    const other = scriptedDfuDevice({ ...runtimeSpec, serialNumber: 'OTHER' });
+    let polls = 0;
+    const bus = {
+      getDevices: async () => (++polls < 4 ? [other] : [other, app]),
+      addEventListener: () => {},
+    };
+    await expect(device.leave({ usb: bus })).resolves.toEqual({
+      gone: true,
+      outcome: 'seen-running',
+    });
+    usb.assertDone();
+    expect(polls).toBe(4);
+    // bwPollTimeout of dfuMANIFEST, then three 100 ms waits between getDevices() polls.
+    expect(clock.sleeps.slice(-4).map((sl) => sl.ms)).toEqual([10, 100, 100, 100]);
+  });
+
+  it('tolerant and stalling in dfuMANIFEST is not success without finding it', async () => {
+    const { device } = await scriptedBoard(
+      lostInManifestation(dfu.getStatusReply({ type: 'stall' })),
+    );
+    const error = (await device.leave().catch((e: unknown) => e)) as InstallIncompleteError;
+    expect(error).toBeInstanceOf(InstallIncompleteError);
+    expect(error.found).toBe('not-searched');
+    expect(error.message).toMatch(/no `usb`/);
+  });
+
+  it('not tolerant and stalling in dfuMANIFEST: it left to run the image, assumed', async () => {
+    const { usb, device } = await scriptedBoard(
+      lostInManifestation(dfu.getStatusReply({ type: 'stall' })),
+      ourSpec,
+    );
+    await expect(device.leave()).resolves.toEqual({ gone: true, outcome: 'assumed' });
+    usb.assertDone();
+  });
+
+  it('a connect event for the serial ends the wait between getDevices() polls', async () => {
+    // A clock whose sleeps end only when their signal fires: without the event the search hangs.
+    const clock = {
+      now: () => 0,
+      sleep: (_ms: number, signal?: AbortSignal) =>
+        new Promise<void>((_, reject) =>
+          signal?.addEventListener('abort', () => reject(signal.reason), { once: true }),
+        ),
+    };
+    const board = scriptedDfuDevice({ ...ourSpec, serialNumber: SERIAL });
+    const listeners = new Set<UsbConnectionListener>();
+    let present: UsbDeviceLike[] = [];
+    const bus: UsbLike = {
+      getDevices: async () => present,
+      addEventListener: (_type, listener) => listeners.add(listener),
+      removeEventListener: (_type, listener) => listeners.delete(listener),
+    };
+    const search = findDfuDevice(bus, SERIAL, { clock });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(listeners.size).toBe(1);
+    present = [board];
+    for (const listener of listeners) listener({ device: board });
+    await expect(search).resolves.toBe(board);
+    expect(listeners.size).toBe(0);
   });
 });
