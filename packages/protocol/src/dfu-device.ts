@@ -48,16 +48,20 @@ import {
   realClock,
   type UsbControlSetup,
   type UsbDeviceLike,
+  type UsbLike,
 } from './device.js';
 import {
+  AbortError,
   DeviceGoneError,
   DfuError,
   DfuStatusError,
+  InstallIncompleteError,
   ProtocolError,
   ResetRequiredError,
   StallError,
   TimeoutError,
 } from './errors.js';
+import { hasDfuModeInterface, hasRuntimeInterface, searchBoard } from './find.js';
 import { checkAborted, sleepOrAbort, withDeadline } from './timing.js';
 
 /** Vendor command of our bootloader: 0xB1 + u32 address + u32 length → STM32 CRC (bootloader.h). */
@@ -118,11 +122,56 @@ export interface DfuStatus {
 
 export type DfuMode = 'runtime' | 'dfu';
 
+/**
+ * How manifestation ended, as the host saw it (DFU 1.1 §7, A.2.6–A.2.8): `'idle'`, a
+ * manifestation-tolerant device back in dfuIDLE with status OK (the image is good);
+ * `'left'`, a device that is not tolerant left the bus or waits for the reset the host then
+ * sent, as it does to start the image; `'vanished'`, a tolerant device left the bus or
+ * stopped answering before it reported the outcome (`cause`: that request's error).
+ */
+export type ManifestEnd = 'idle' | 'left' | 'vanished';
+
+export interface ManifestResult {
+  /** The device is off the bus (or was reset): not for further requests. */
+  readonly gone: boolean;
+  readonly end: ManifestEnd;
+  readonly cause?: unknown;
+}
+
+/**
+ * How the host knows the application starts after `leave`: `'reported'`, the device said
+ * so after manifestation (dfuIDLE/OK) and was reset to start it; `'seen-running'`, it was
+ * found running the application after leaving the bus during manifestation; `'assumed'`,
+ * it is not manifestation tolerant and left the bus as it should, which is all it shows.
+ */
+export type LeaveOutcome = 'reported' | 'seen-running' | 'assumed';
+
+export interface LeaveResult {
+  readonly gone: true;
+  readonly outcome: LeaveOutcome;
+}
+
+export interface LeaveOptions {
+  /** The address pointer before the zero-length DNLOAD (ST's ROM jumps there). */
+  readonly address?: number;
+  readonly signal?: AbortSignal;
+  /**
+   * Where to look for the board (by serial) when a manifestation-tolerant device leaves the
+   * bus during manifestation; without it that ends in `InstallIncompleteError`.
+   */
+  readonly usb?: UsbLike;
+  /** How long to look for it, ms (default 10 s). */
+  readonly reconnectTimeoutMs?: number;
+}
+
 const DEFAULT_TRANSFER_TIMEOUT_MS = 5000;
 // Longer than the slowest single operation the F4 datasheet allows (mass erase, 8 s max).
 const DEFAULT_BUSY_TIMEOUT_MS = 20_000;
 // DfuSe block numbers are 16 bits; start a new address pointer well before they wrap.
 const MAX_BLOCKS_PER_POINTER = 0x1000;
+// Power-on, boot decision and enumeration of a board take well under a second.
+const DEFAULT_RECONNECT_TIMEOUT_MS = 10_000;
+const RECONNECT_POLL_MS = 100;
 
 function u32le(value: number): number[] {
   return [value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff];
@@ -711,33 +760,148 @@ export class DfuDevice {
   /**
    * Leave DFU mode and start the application. DfuSe (AN3156 §6.3.4): Set Address Pointer
    * (the jump address for ST's ROM; default the first writable address), a zero-length
-   * DNLOAD, then GETSTATUS through manifestation. A device that then drops off the bus has
-   * done what was asked. Plain DFU 1.1 (§8): a USB reset.
+   * DNLOAD, then GETSTATUS through manifestation. Plain DFU 1.1 (§8): a USB reset.
+   *
+   * Success says how the host knows (`outcome`): a manifestation-tolerant device reported
+   * dfuIDLE/OK after manifestation and got the bus reset that starts the image
+   * (`'reported'`); or it left the bus during manifestation and was then found by serial
+   * running the application (`'seen-running'`, which needs `usb`); or the device is not
+   * manifestation tolerant, so leaving the bus is all it ever shows (`'assumed'`). A
+   * tolerant device that left during manifestation and is not found running the
+   * application is `InstallIncompleteError`.
    */
-  async leave(
-    options: { address?: number; signal?: AbortSignal } = {},
-  ): Promise<{ gone: boolean }> {
+  async leave(options: LeaveOptions = {}): Promise<LeaveResult> {
     const { signal } = options;
     await this.ensureIdle(signal, 'leave');
     if (!this.dfuse) {
       await this.usb.reset().catch(() => {});
-      return { gone: true };
+      return { gone: true, outcome: 'assumed' };
     }
+    const result = await this.startManifestation(options.address, signal);
+    return { gone: true, outcome: await this.settleManifestation(result, options) };
+  }
+
+  /**
+   * From dfuIDLE: Set Address Pointer (default the first writable address; a zero-length
+   * DNLOAD is only valid in dfuDNLOAD-IDLE, which it leads to), then the zero-length DNLOAD
+   * and manifestation.
+   */
+  private async startManifestation(
+    address: number | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<ManifestResult> {
     const layout = this.alternate.layout;
-    const address =
-      options.address ??
-      (layout ? (firstWritable(layout) ?? layout.segments[0]?.address) : undefined);
-    // A zero-length DNLOAD is only valid in dfuDNLOAD-IDLE, which Set Address Pointer leads to.
-    if (address !== undefined) await this.setAddress(address, signal, 'leave');
-    const result = await this.endDownload(DFUSE_FIRST_DATA_BLOCK, signal);
-    if (result.gone) return result;
-    // Manifestation tolerant and back in dfuIDLE: a bus reset starts the firmware (DFU 1.1 §8).
-    await this.usb.reset().catch(() => {});
-    return { gone: true };
+    const pointer =
+      address ?? (layout ? (firstWritable(layout) ?? layout.segments[0]?.address) : undefined);
+    if (pointer !== undefined) await this.setAddress(pointer, signal, 'leave');
+    return this.endDownload(DFUSE_FIRST_DATA_BLOCK, signal);
+  }
+
+  /**
+   * What a manifestation's end means for the application (the rule in `leave`): back in
+   * dfuIDLE/OK, a bus reset starts the image (DFU 1.1 §8); a device that is not tolerant
+   * left to start it; a tolerant one that vanished must be found again.
+   */
+  async settleManifestation(
+    result: ManifestResult,
+    options: Omit<LeaveOptions, 'address'> = {},
+  ): Promise<LeaveOutcome> {
+    switch (result.end) {
+      case 'idle':
+        // Manifestation is complete and the device calls the image good (ours: in flash and
+        // past its boot checks, so it starts at the next reset whatever the bus does now).
+        await this.usb.reset().catch(() => {});
+        return 'reported';
+      case 'left':
+        return 'assumed';
+      case 'vanished':
+        return this.findAfterManifestation({ ...options, cause: result.cause });
+    }
+  }
+
+  /**
+   * A manifestation-tolerant device left the bus during manifestation without reporting
+   * the outcome (power or cable lost). Look for the board by serial (`usb.getDevices()` and
+   * `connect` events, under `reconnectTimeoutMs` on the clock): running the application
+   * (a runtime DFU interface) is success; back in DFU mode, a DfuSe device is asked whether
+   * the image in flash boots by manifesting it again (Set Address Pointer, zero-length
+   * DNLOAD: with nothing held back our bootloader only runs its boot checks), and dfuIDLE/OK
+   * is success, after the bus reset that starts it. Anything else is
+   * `InstallIncompleteError`.
+   */
+  async findAfterManifestation(
+    options: Omit<LeaveOptions, 'address'> & { readonly cause?: unknown } = {},
+  ): Promise<'seen-running' | 'reported'> {
+    const { signal, usb, cause } = options;
+    const serialNumber = this.serialNumber;
+    if (!usb || serialNumber === undefined) {
+      throw new InstallIncompleteError('not-searched', { serialNumber, cause });
+    }
+    const timeoutMs = options.reconnectTimeoutMs ?? DEFAULT_RECONNECT_TIMEOUT_MS;
+    const started = this.clock.now();
+    const left = new Set<UsbDeviceLike>();
+    for (;;) {
+      let found: UsbDeviceLike;
+      try {
+        found = await searchBoard(usb, {
+          clock: this.clock,
+          serialNumber,
+          accept: (d) => !left.has(d) && (hasRuntimeInterface(d) || hasDfuModeInterface(d)),
+          timeoutMs: Math.max(1, timeoutMs - (this.clock.now() - started)),
+          intervalMs: RECONNECT_POLL_MS,
+          what: `the board with serial ${serialNumber} to come back after manifestation`,
+          phase: 'leave',
+          signal,
+        });
+      } catch (error) {
+        if (error instanceof TimeoutError) {
+          throw new InstallIncompleteError('nothing', { serialNumber, timeoutMs, cause });
+        }
+        throw error;
+      }
+      if (!hasDfuModeInterface(found)) return 'seen-running';
+      try {
+        return await this.askInstalled(found, signal);
+      } catch (error) {
+        // Seen before the OS noticed it leave, or gone again: keep looking.
+        if (error instanceof DeviceGoneError) {
+          left.add(found);
+          continue;
+        }
+        if (error instanceof InstallIncompleteError || error instanceof AbortError) throw error;
+        throw new InstallIncompleteError('bootloader', { serialNumber, cause: error });
+      }
+    }
+  }
+
+  /** The board is back in DFU mode: does the image in flash boot? (See findAfterManifestation.) */
+  private async askInstalled(found: UsbDeviceLike, signal?: AbortSignal): Promise<'reported'> {
+    const again = await DfuDevice.open(found, {
+      clock: this.clock,
+      alternate: this.alternate.alternateSetting,
+      transferTimeoutMs: this.transferTimeoutMs,
+      busyTimeoutMs: this.busyTimeoutMs,
+      ...(signal ? { signal } : {}),
+    });
+    const serialNumber = this.serialNumber;
+    if (!again.dfuse || again.mode !== 'dfu') {
+      await again.release();
+      throw new InstallIncompleteError('bootloader', { serialNumber });
+    }
+    const result = await again.startManifestation(undefined, signal).catch(async (error) => {
+      await again.release();
+      throw error;
+    });
+    if (result.end !== 'idle') {
+      if (result.end === 'vanished' && result.cause instanceof DeviceGoneError) throw result.cause;
+      throw new InstallIncompleteError('bootloader', { serialNumber, cause: result.cause });
+    }
+    await again.usb.reset().catch(() => {});
+    return 'reported';
   }
 
   /** The zero-length DNLOAD that ends a download (DFU 1.1 §7), then manifestation. */
-  async endDownload(block: number, signal?: AbortSignal): Promise<{ gone: boolean }> {
+  async endDownload(block: number, signal?: AbortSignal): Promise<ManifestResult> {
     try {
       await this.classOut(
         DFU_DNLOAD,
@@ -748,19 +912,29 @@ export class DfuDevice {
         'leave',
       );
     } catch (error) {
-      if (error instanceof DeviceGoneError) return { gone: true };
+      if (error instanceof DeviceGoneError) return this.lost(error);
       throw error;
     }
     return this.manifest(signal);
   }
 
+  /** The device left the bus, stalled or stopped answering during manifestation. */
+  private lost(cause: unknown): ManifestResult {
+    // Only a device that is not manifestation tolerant ends manifestation by leaving (DFU
+    // 1.1 §7: it then needs a reset); a tolerant one reports the outcome first.
+    return this.functional.manifestationTolerant
+      ? { gone: true, end: 'vanished', cause }
+      : { gone: true, end: 'left' };
+  }
+
   /**
    * After the zero-length DNLOAD: GETSTATUS through dfuMANIFEST-SYNC / dfuMANIFEST until the
-   * device is idle again (manifestation tolerant), waits for a reset, or leaves the bus.
-   * A device that reports an error here (our bootloader: errFIRMWARE for an image it would
-   * not boot) raises `DfuStatusError`.
+   * device is idle again (manifestation tolerant: `'idle'`), waits for a reset or leaves the
+   * bus (`'left'`), or, tolerant, leaves or stops answering before it says how manifestation
+   * ended (`'vanished'`). A device that reports an error here (our bootloader: errFIRMWARE
+   * for an image it would not boot) raises `DfuStatusError`.
    */
-  async manifest(signal?: AbortSignal): Promise<{ gone: boolean }> {
+  async manifest(signal?: AbortSignal): Promise<ManifestResult> {
     const started = this.clock.now();
     let seenManifest = false;
     for (;;) {
@@ -768,11 +942,12 @@ export class DfuDevice {
       try {
         st = await this.getStatus(signal, 'leave');
       } catch (error) {
-        if (error instanceof DeviceGoneError || error instanceof StallError) return { gone: true };
+        if (error instanceof DeviceGoneError || error instanceof StallError)
+          return this.lost(error);
         // A device that is not manifestation tolerant resets itself after dfuMANIFEST: on real
         // buses the request then fails in transport-specific ways, all meaning it left.
         if (seenManifest && error instanceof DfuError && error.code !== 'ABORTED')
-          return { gone: true };
+          return this.lost(error);
         throw error;
       }
       if (st.status !== OK || st.state === dfuERROR) {
@@ -782,10 +957,10 @@ export class DfuDevice {
           signal,
         );
       }
-      if (st.state === dfuIDLE) return { gone: false };
+      if (st.state === dfuIDLE) return { gone: false, end: 'idle' };
       if (st.state === dfuMANIFEST_WAIT_RESET) {
         await this.usb.reset().catch(() => {});
-        return { gone: true };
+        return { gone: true, end: 'left' };
       }
       if (st.state !== dfuMANIFEST && st.state !== dfuMANIFEST_SYNC) {
         throw new ProtocolError(

@@ -14,7 +14,8 @@ export type DfuErrorCode =
   | 'NOT_DFU'
   | 'UNSUPPORTED'
   | 'VERIFY'
-  | 'IMAGE';
+  | 'IMAGE'
+  | 'INSTALL_INCOMPLETE';
 
 /** Base class: `code` is for programs, `message` names the request/address and says what to do. */
 export class DfuError extends Error {
@@ -186,4 +187,54 @@ export class VerifyError extends DfuError {
     );
     this.address = address;
   }
+}
+
+/**
+ * What the host found after a manifestation-tolerant board left the bus during
+ * manifestation: the board back in the bootloader, nothing before the deadline, or no
+ * search at all (no `usb` to look with, or no serial number to look for).
+ */
+export type InstallFinding = 'bootloader' | 'nothing' | 'not-searched';
+
+/**
+ * A manifestation-tolerant device left the bus (power or cable lost) during manifestation,
+ * after the last data block, before reporting that the new image boots, and was not found
+ * running it afterwards. Its bootloader writes the application's first block only at
+ * manifestation, so the board waits in the bootloader with no bootable application.
+ */
+export class InstallIncompleteError extends DfuError {
+  override readonly name = 'InstallIncompleteError';
+  readonly found: InstallFinding;
+  readonly serialNumber: string | undefined;
+
+  constructor(
+    found: InstallFinding,
+    detail: { serialNumber?: string | undefined; timeoutMs?: number; cause?: unknown } = {},
+  ) {
+    const board =
+      detail.serialNumber === undefined ? 'the board' : `the board (serial ${detail.serialNumber})`;
+    const seen =
+      found === 'bootloader'
+        ? `${board} came back in the bootloader${bootloaderVerdict(detail.cause)}`
+        : found === 'nothing'
+          ? `${board} was not seen running the application within ${detail.timeoutMs ?? 0} ms`
+          : `${board} could not be looked for (${detail.serialNumber === undefined ? 'it has no serial number' : 'no `usb` was given to find it with'})`;
+    super(
+      'INSTALL_INCOMPLETE',
+      'The install did not complete: the board left the bus during manifestation (after the last data block), ' +
+        `before reporting that the new image boots, and ${seen}. ` +
+        `It waits in the bootloader without a bootable application${found === 'bootloader' ? '' : ' (once it has power and its cable again)'}: ` +
+        'flash the image again.',
+      { cause: detail.cause },
+    );
+    this.found = found;
+    this.serialNumber = detail.serialNumber;
+  }
+}
+
+function bootloaderVerdict(cause: unknown): string {
+  if (cause instanceof DfuStatusError) {
+    return `, which reports ${cause.statusName} for the image in flash`;
+  }
+  return '';
 }

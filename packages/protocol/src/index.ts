@@ -35,6 +35,11 @@ export {
   type DfuMode,
   type DfuOpenOptions,
   type DfuStatus,
+  type LeaveOptions,
+  type LeaveOutcome,
+  type LeaveResult,
+  type ManifestEnd,
+  type ManifestResult,
 } from './dfu-device.js';
 export {
   AbortError,
@@ -43,6 +48,8 @@ export {
   DfuError,
   type DfuErrorCode,
   DfuStatusError,
+  type InstallFinding,
+  InstallIncompleteError,
   ProtocolError,
   ResetRequiredError,
   StallError,
@@ -53,6 +60,7 @@ export { contentOf, type FlashImage, type ImageSegment, normalizeImage } from '.
 export {
   type DetachOptions,
   type DownloadOptions,
+  type DownloadPlainOptions,
   type DownloadResult,
   detach,
   download,

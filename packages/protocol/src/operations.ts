@@ -1,14 +1,15 @@
 import { crc32Stm32Words as stm32Crc } from '@stm32dfu/image-tools';
 import { type FlashTimings, formatSize, hex } from '@stm32dfu/layout';
-import {
-  DFU_INTERFACE_CLASS,
-  DFU_INTERFACE_SUBCLASS,
-  DFU_PROTOCOL_DFU_MODE,
-  DFUSE_FIRST_DATA_BLOCK,
-} from './constants.js';
+import { DFUSE_FIRST_DATA_BLOCK } from './constants.js';
 import type { Clock, UsbDeviceLike, UsbLike } from './device.js';
-import { DfuDevice, type DfuOpenOptions } from './dfu-device.js';
-import { AddressError, DeviceGoneError, DfuError, TimeoutError, VerifyError } from './errors.js';
+import {
+  DfuDevice,
+  type DfuOpenOptions,
+  type LeaveOptions,
+  type LeaveOutcome,
+} from './dfu-device.js';
+import { AddressError, DeviceGoneError, DfuError, VerifyError } from './errors.js';
+import { hasDfuModeInterface, searchBoard } from './find.js';
 import { contentOf, type FlashImage, normalizeImage } from './image.js';
 import {
   type CompareMethod,
@@ -18,7 +19,7 @@ import {
   touchedSectors,
 } from './plan.js';
 import type { OperationOptions, ProgressEvent, ProgressPhase } from './progress.js';
-import { checkAborted, sleepOrAbort, withDeadline } from './timing.js';
+import { checkAborted } from './timing.js';
 
 export interface PlanOptions {
   /** Compare each touched sector with the device and skip equal ones (default true). */
@@ -34,6 +35,13 @@ export interface DownloadOptions extends OperationOptions, PlanOptions {
   readonly verify?: boolean;
   /** Leave DFU mode afterwards and start the application (default false). */
   readonly leave?: boolean;
+  /**
+   * With `leave`: where to find the board again (by serial) if a manifestation-tolerant
+   * device leaves the bus during manifestation, to see whether it runs the application.
+   */
+  readonly usb?: UsbLike;
+  /** How long to look for it, ms (default 10 s). */
+  readonly reconnectTimeoutMs?: number;
 }
 
 export interface DownloadResult {
@@ -41,6 +49,8 @@ export interface DownloadResult {
   readonly verified: CompareMethod;
   /** Whether the device left the bus after `leave`. */
   readonly left: boolean;
+  /** With `leave`: how the host knows the application starts (`DfuDevice.leave`). */
+  readonly outcome: LeaveOutcome | undefined;
 }
 
 function emit(options: OperationOptions, event: ProgressEvent): void {
@@ -214,11 +224,23 @@ export async function download(
   }
 
   let left = false;
+  let outcome: LeaveOutcome | undefined;
   if (options.leave) {
-    const result = await device.leave(signal ? { signal } : {});
+    const result = await device.leave(leaveOptions(options));
     left = result.gone;
+    outcome = result.outcome;
   }
-  return { plan, verified, left };
+  return { plan, verified, left, outcome };
+}
+
+function leaveOptions(options: DownloadPlainOptions): LeaveOptions {
+  return {
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.usb ? { usb: options.usb } : {}),
+    ...(options.reconnectTimeoutMs === undefined
+      ? {}
+      : { reconnectTimeoutMs: options.reconnectTimeoutMs }),
+  };
 }
 
 /** Send the plan's blocks: one Set Address Pointer per run of consecutive blocks. */
@@ -437,16 +459,24 @@ export async function massErase(
   return bytes;
 }
 
+export interface DownloadPlainOptions extends OperationOptions {
+  /** Where to find the board again if a manifestation-tolerant device leaves during manifestation. */
+  readonly usb?: UsbLike;
+  /** How long to look for it, ms (default 10 s). */
+  readonly reconnectTimeoutMs?: number;
+}
+
 /**
  * Plain DFU 1.1 download (no DfuSe): the image as one stream, blocks numbered from 0, then
  * the zero-length DNLOAD that starts manifestation (DFU 1.1 §7). Gaps between segments are
- * sent as 0xFF; the device decides where the stream goes.
+ * sent as 0xFF; the device decides where the stream goes. The outcome follows the rule of
+ * `DfuDevice.leave`; a tolerant device back in dfuIDLE stays there (`gone: false`).
  */
 export async function downloadPlain(
   device: DfuDevice,
   image: FlashImage,
-  options: OperationOptions = {},
-): Promise<{ gone: boolean }> {
+  options: DownloadPlainOptions = {},
+): Promise<{ gone: boolean; outcome: LeaveOutcome }> {
   requireDfuMode(device, 'Download');
   const segments = normalizeImage(image);
   const first = segments[0]!;
@@ -468,7 +498,13 @@ export async function downloadPlain(
     block++;
     progress(options, 'write', offset + chunk.length, bytes.length);
   }
-  return device.endDownload(block & 0xffff, signal);
+  const end = await device.endDownload(block & 0xffff, signal);
+  if (end.end === 'idle') return { gone: false, outcome: 'reported' };
+  if (end.end === 'left') return { gone: true, outcome: 'assumed' };
+  return {
+    gone: true,
+    outcome: await device.findAfterManifestation({ ...leaveOptions(options), cause: end.cause }),
+  };
 }
 
 /** Plain DFU 1.1 upload: blocks from 0 until a short frame, at most `maxBytes`. */
@@ -515,57 +551,27 @@ export interface FindOptions {
   readonly exclude?: UsbDeviceLike;
 }
 
-function hasDfuModeInterface(device: UsbDeviceLike): boolean {
-  return device.configurations.some((c) =>
-    c.interfaces.some((i) =>
-      i.alternates.some(
-        (a) =>
-          a.interfaceClass === DFU_INTERFACE_CLASS &&
-          a.interfaceSubclass === DFU_INTERFACE_SUBCLASS &&
-          a.interfaceProtocol === DFU_PROTOCOL_DFU_MODE,
-      ),
-    ),
-  );
-}
-
 /**
  * Find the board with `serialNumber` in DFU mode, polling `usb.getDevices()` on the
- * injected clock until the deadline: after DETACH the board re-enumerates as a new device.
+ * injected clock (and at once on a `connect` event for that serial) until the deadline:
+ * after DETACH the board re-enumerates as a new device.
  */
-export async function findDfuDevice(
+export function findDfuDevice(
   usb: UsbLike,
   serialNumber: string,
   options: FindOptions,
 ): Promise<UsbDeviceLike> {
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const interval = options.intervalMs ?? 100;
-  const { clock, signal } = options;
-  const started = clock.now();
-  const what = `the board with serial ${serialNumber} to come back in DFU mode`;
-  for (;;) {
-    checkAborted(signal, 'detach');
-    let devices: readonly UsbDeviceLike[];
-    try {
-      // getDevices() can hang in the OS; race it against the deadline and the signal.
-      devices = await withDeadline(
-        usb.getDevices(),
-        clock,
-        Math.max(1, timeoutMs - (clock.now() - started)),
-        what,
-        signal,
-        'detach',
-      );
-    } catch (error) {
-      if (error instanceof TimeoutError) throw new TimeoutError(what, timeoutMs);
-      throw error;
-    }
-    const found = devices.find(
-      (d) => d !== options.exclude && d.serialNumber === serialNumber && hasDfuModeInterface(d),
-    );
-    if (found) return found;
-    if (clock.now() - started >= timeoutMs) throw new TimeoutError(what, timeoutMs);
-    await sleepOrAbort(clock, interval, signal, 'detach');
-  }
+  return searchBoard(usb, {
+    clock: options.clock,
+    serialNumber,
+    accept: hasDfuModeInterface,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    intervalMs: options.intervalMs ?? 100,
+    what: `the board with serial ${serialNumber} to come back in DFU mode`,
+    phase: 'detach',
+    signal: options.signal,
+    exclude: options.exclude,
+  });
 }
 
 export interface DetachOptions extends Omit<DfuOpenOptions, 'clock'> {

@@ -118,7 +118,7 @@ describe('reopening a board whose leave was interrupted', () => {
     const again = await DfuDevice.open(board.device!, { clock: board.clock });
     expect(board.mode).toBe('bootloader');
     expect(flashDifference(board, APP_BASE, app)).toBeNull();
-    await expect(again.leave()).resolves.toEqual({ gone: true });
+    await expect(again.leave()).resolves.toEqual({ gone: true, outcome: 'reported' });
     await waitForMode(board, 'application');
   });
 });

@@ -486,7 +486,7 @@ describe('leave, detach and plain DFU', () => {
       dfu.getStatus('dfuMANIFEST', { pollTimeout: 10 }),
       dfu.getStatusReply({ type: 'gone' }),
     ]);
-    await expect(device.leave()).resolves.toEqual({ gone: true });
+    await expect(device.leave()).resolves.toEqual({ gone: true, outcome: 'assumed' });
     usb.assertDone();
   });
 
@@ -571,7 +571,7 @@ describe('leave, detach and plain DFU', () => {
     const result = await downloadPlain(device, {
       segments: [{ address: 0, data: Uint8Array.of(1, 2, 3, 4, 5, 6) }],
     });
-    expect(result).toEqual({ gone: false });
+    expect(result).toEqual({ gone: false, outcome: 'reported' });
     usb.assertDone();
   });
 
