@@ -140,6 +140,26 @@ static void test_bos_and_ms_os_20(void **state) {
   assert_int_equal(got, ms_set_length);
   assert_int_equal(u16(buf + 8), ms_set_length);
   assert_memory_equal(buf + 14, "WINUSB\0\0", 8);
+  /* After the CompatibleID: the registry property DeviceInterfaceGUIDs, REG_MULTI_SZ, one
+   * braced GUID in UTF-16LE ending in two NULs, its lengths adding up to the set's. */
+  const uint8_t *property = buf + 10 + 20;
+  assert_int_equal(u16(property + 2), 4);      /* MS_OS_20_FEATURE_REG_PROPERTY */
+  assert_int_equal(u16(property + 4), 7);      /* REG_MULTI_SZ */
+  const uint16_t name_length = u16(property + 6);
+  assert_int_equal(name_length, 2 * 21);
+  static const char name[] = "DeviceInterfaceGUIDs";
+  for (unsigned i = 0; i < sizeof name; i++) {
+    assert_int_equal(u16(property + 8 + 2 * i), (uint8_t)name[i]);
+  }
+  const uint16_t data_length = u16(property + 8 + name_length);
+  assert_int_equal(data_length, 2 * (38 + 2));
+  assert_int_equal(u16(property), 10 + name_length + data_length);
+  assert_int_equal(10 + 20 + u16(property), ms_set_length);
+  const uint8_t *data = property + 10 + name_length;
+  assert_int_equal(u16(data), '{');
+  assert_int_equal(u16(data + 2 * 37), '}');
+  assert_int_equal(u16(data + 2 * 38), 0);
+  assert_int_equal(u16(data + 2 * 39), 0);
   /* wIndex other than 7 is not a descriptor set. */
   assert_false(sim_control_in(0xC0, ms_vendor_code, 0, 4, ms_set_length, buf, &got));
   assert_int_equal(sim_ep0_violations, 0);

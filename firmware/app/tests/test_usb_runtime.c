@@ -304,7 +304,7 @@ static void ms_os_20_set_binds_winusb_to_the_device(void) {
          get_u16le(buffer), get_u16le(buffer + 2));
   EXPECT(get_u32le(buffer + 4) >= 0x06030000u, "set dwWindowsVersion 0x%08x, below Windows 8.1",
          get_u32le(buffer + 4));
-  EXPECT(get_u16le(buffer + 8) == n && n == 30, "set wTotalLength %u, %d bytes sent; expected 30",
+  EXPECT(get_u16le(buffer + 8) == n && n == 162, "set wTotalLength %u, %d bytes sent; expected 162 (10 + 20 + 132)",
          get_u16le(buffer + 8), n);
   int compatible_ids = 0, at = 10;
   for (; at + 4 <= n && get_u16le(buffer + at) >= 4u; at += get_u16le(buffer + at)) {
@@ -328,6 +328,54 @@ static void ms_os_20_set_binds_winusb_to_the_device(void) {
   EXPECT(n == 10, "MS OS 2.0 set with wLength 10 returned %d bytes, expected the 10-byte header", n);
 }
 
+/* The set as Windows reads it: header, then features by wLength up to wTotalLength, the
+ * registry property's lengths adding up, its name and its REG_MULTI_SZ data in UTF-16LE. */
+static void expect_set_as_windows_reads_it(const char *who, const uint8_t *set, int n, uint16_t announced) {
+  msos20_set_t found;
+  if (!msos20_read_set(set, n, &found)) {
+    problem("%s: the MS OS 2.0 set does not parse: %s", who, found.error);
+    return;
+  }
+  EXPECT(found.total_length == announced,
+         "%s: set wTotalLength %u, but the BOS announces wMSOSDescriptorSetTotalLength %u", who, found.total_length,
+         announced);
+  EXPECT(found.subset_headers == 0, "%s: %d subset headers; a non-composite device has none", who,
+         found.subset_headers);
+  EXPECT(found.compatible_ids == 1 && strcmp(found.compatible_id, "WINUSB..........") == 0,
+         "%s: %d CompatibleID features, the first \"%s\"; expected one, WINUSB", who, found.compatible_ids,
+         found.compatible_id);
+  EXPECT(found.properties == 1, "%s: %d registry properties, expected 1 (DeviceInterfaceGUIDs)", who,
+         found.properties);
+  if (found.properties != 1) return;
+  EXPECT(strcmp(found.property_name, "DeviceInterfaceGUIDs") == 0,
+         "%s: property name \"%s\", expected \"DeviceInterfaceGUIDs\" (WinUSB reads this name, plural)", who,
+         found.property_name);
+  EXPECT(found.property_type == 7u, "%s: wPropertyDataType %u, expected REG_MULTI_SZ (7)", who, found.property_type);
+  EXPECT(found.strings == 1, "%s: %d strings in the REG_MULTI_SZ, expected one GUID", who, found.strings);
+  EXPECT(is_braced_guid(found.string[0]), "%s: GUID \"%s\" is not {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}", who,
+         found.string[0]);
+  EXPECT(strcmp(found.string[0], STM32DFU_DEVICE_INTERFACE_GUID_TEXT) == 0,
+         "%s: GUID %s, expected " STM32DFU_DEVICE_INTERFACE_GUID_TEXT " (docs/decisions.md)", who, found.string[0]);
+}
+
+static void ms_os_20_set_read_as_windows_reads_it_gives_device_interface_guids(void) {
+  int n = get_descriptor(15, 0, 0, 0xFFFF, buffer);
+  int ms = n > 0 ? bos_find_platform_capability(buffer, (uint16_t)n, MS_OS_20_PLATFORM_UUID_TEXT) : -1;
+  EXPECT(ms >= 0, "the BOS announces no MS OS 2.0 capability");
+  if (ms < 0) return;
+  uint16_t announced = get_u16le(buffer + ms + 24);
+  uint8_t code = buffer[ms + 26];
+  uint8_t set[512];
+  n = control_in(0xC0, code, 0, 7, 0xFFFF, set);
+  expect_set_as_windows_reads_it("application", set, n, announced);
+  int core_length = 0;
+  const uint8_t *bootloader = core_answer("msos20", &core_length);
+  if (bootloader != NULL) expect_set_as_windows_reads_it("bootloader", bootloader, core_length, announced);
+  /* Windows reads the set with wLength = wMSOSDescriptorSetTotalLength: all of it, no more. */
+  n = control_in(0xC0, code, 0, 7, announced, set);
+  EXPECT(n == announced, "MS OS 2.0 set with wLength %u returned %d bytes", announced, n);
+}
+
 static void other_vendor_requests_stall(void) {
   int code = ms_os_20_vendor_code();
   if (code < 0) return;
@@ -349,7 +397,7 @@ static void app_and_bootloader_answer_the_same_bos_and_ms_os_20_set(void) {
   const uint8_t *bos = core_answer("bos", &bos_length);
   const uint8_t *set = core_answer("msos20", &set_length);
   if (bos == NULL || set == NULL) return;
-  char app_hex[160], core_hex[160];
+  char app_hex[1024], core_hex[1024];
   int n = get_descriptor(15, 0, 0, 0xFFFF, buffer);
   hex(app_hex, sizeof app_hex, buffer, n);
   hex(core_hex, sizeof core_hex, bos, bos_length);
@@ -419,8 +467,10 @@ int main(int argc, char **argv) {
       bos_holds_the_webusb_and_ms_os_20_platform_capabilities);
   run("app USB: GET_DESCRIPTOR(BOS) with a short wLength sends only what was asked",
       bos_with_a_short_wlength_sends_only_the_header);
-  run("app USB: MS OS 2.0 descriptor set gives the device CompatibleID WINUSB (30 bytes)",
+  run("app USB: MS OS 2.0 descriptor set gives the device CompatibleID WINUSB (162 bytes)",
       ms_os_20_set_binds_winusb_to_the_device);
+  run("app USB: MS OS 2.0 set, read as Windows reads it, gives DeviceInterfaceGUIDs our GUID (app and bootloader)",
+      ms_os_20_set_read_as_windows_reads_it_gives_device_interface_guids);
   run("app USB: other vendor requests (GET_URL, wrong wIndex, OUT) stall", other_vendor_requests_stall);
   run("app USB: app and bootloader answer the same BOS and MS OS 2.0 set (both serve src/core/usb_bos.h)",
       app_and_bootloader_answer_the_same_bos_and_ms_os_20_set);

@@ -69,6 +69,16 @@ function hintForStatus(status: number): string {
     case 4:
     case 5:
       return 'Erase failed: retry; check the sector is not write-protected (option bytes).';
+    case 10:
+      // errFIRMWARE: our bootloader's boot checks at manifestation (contracts 4 and 6).
+      return (
+        'The device will not start this image. From the stm32dfu bootloader this means the image is not ' +
+        'stamped, or its stamp (magic, length, CRC) or vector table (initial SP in SRAM, reset handler inside ' +
+        'the image) does not check. Stamp the linked application for the board and flash the stamped .bin or ' +
+        '.hex, not the .elf: `node firmware/scripts/stamp-app.mjs --board <board> --version <x.y.z> --elf ' +
+        'app.elf --bin app.bin --hex app.hex`, or stampImage(image, getLayout(board), { version }) from ' +
+        '@stm32dfu/image-tools. The board stays in DFU mode.'
+      );
     default:
       return 'Retry the operation; a power cycle of the board clears most device errors.';
   }

@@ -499,10 +499,15 @@ describe('leave, detach and plain DFU', () => {
       dfu.getStatus('dfuERROR', { status: 10 }),
       dfu.clrStatus(),
     ]);
-    await expect(device.leave()).rejects.toMatchObject({
-      code: 'DFU_STATUS',
-      statusName: 'errFIRMWARE',
-    });
+    const error = await device.leave().catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'DFU_STATUS', statusName: 'errFIRMWARE' });
+    // The advice names the cause and the command that fixes it, not a generic retry.
+    const { message } = error as Error;
+    expect(message).toMatch(/not stamped/);
+    expect(message).toMatch(/vector table/);
+    expect(message).toContain('node firmware/scripts/stamp-app.mjs --board');
+    expect(message).toContain('stampImage(');
+    expect(message).not.toMatch(/power cycle/);
   });
 
   it('detach: DETACH, finds the board again by serial after re-enumeration, opens it in DFU mode', async () => {

@@ -209,6 +209,22 @@ describe('against the virtual board (our bootloader)', () => {
     expect(board.readFlash(block + 2048, 2048).every((b) => b === 0xff)).toBe(true);
   });
 
+  it('an unstamped image is refused at manifestation with advice on how to stamp it', async () => {
+    const board = await createVirtualBoard();
+    const device = await openBootloader(board);
+    const unstamped = makeApp(16 * 1024, 7);
+    unstamped.fill(0, 0x1c, 0x2c); // the image as the linker left it: no stamp
+    const error = await download(device, imageOf(unstamped), { leave: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DfuStatusError);
+    expect(error).toMatchObject({ statusName: 'errFIRMWARE', stateName: 'dfuERROR' });
+    const { message } = error as DfuStatusError;
+    expect(message).toMatch(/not stamped/);
+    expect(message).toContain('node firmware/scripts/stamp-app.mjs');
+    expect(board.mode).toBe('bootloader');
+  });
+
   it('detaches from the application and finds the same board again by serial', async () => {
     const board = await createVirtualBoard();
     const device = await openBootloader(board);

@@ -1,10 +1,17 @@
 import type { UsbIdentity } from '@stm32dfu/layout';
 import {
+  CAPABILITY_PLATFORM,
+  DESCRIPTOR_BOS,
   DESCRIPTOR_CONFIGURATION,
   DESCRIPTOR_DEVICE,
+  DESCRIPTOR_DEVICE_CAPABILITY,
   DESCRIPTOR_DFU_FUNCTIONAL,
   DESCRIPTOR_INTERFACE,
   DESCRIPTOR_STRING,
+  guidWireBytes,
+  msOs20CompatibleId,
+  msOs20DescriptorSet,
+  msOs20MultiStringProperty,
   stringDescriptor,
 } from './descriptors.js';
 import {
@@ -32,38 +39,41 @@ const TRANSFER_SIZE = 2048;
 const DFU_VERSION = 0x0110;
 /** bcdUSB 2.01 tells Windows and Chromium to read the BOS. */
 const BCD_USB = 0x0201;
-const DESCRIPTOR_BOS = 0x0f;
-const DESCRIPTOR_DEVICE_CAPABILITY = 0x10;
-const CAPABILITY_PLATFORM = 0x05;
 const WEBUSB_VENDOR_CODE = 0x01;
 const MS_OS_20_VENDOR_CODE = 0x02;
 /** MS OS 2.0 §4: the descriptor set is read with wIndex 7. */
 const MS_OS_20_DESCRIPTOR_INDEX = 7;
-/** NTDDI_WINBLUE (Windows 8.1), little-endian. */
-const WINDOWS_8_1 = [0x00, 0x00, 0x03, 0x06] as const;
-const MS_OS_20_SET_LENGTH = 30;
+/** NTDDI_WINBLUE (Windows 8.1). */
+const WINDOWS_8_1 = 0x06030000;
 
-/** A GUID as the specs print it, in its USB wire order (first three fields little-endian). */
-function guidWireBytes(text: string): number[] {
-  const b = Array.from(text.replace(/-/g, '').match(/../g)!, (h) => Number.parseInt(h, 16));
-  return [b[3]!, b[2]!, b[1]!, b[0]!, b[5]!, b[4]!, b[7]!, b[6]!, ...b.slice(8)];
-}
+/**
+ * The device interface GUID the bootloader and the example application give Windows in
+ * DeviceInterfaceGUIDs (firmware/src/core/usb_bos.h; docs/decisions.md): a program that
+ * uses SetupAPI and WinUSB, or libusbK, finds the board by it. It never changes.
+ */
+export const DEVICE_INTERFACE_GUID = '{11F45152-A452-48B0-8922-5A0BBE622A30}';
+
+/**
+ * MS OS 2.0 §4, for a non-composite device (no subsets): a device-wide CompatibleID
+ * "WINUSB", so Windows binds WinUSB without an INF, and the registry property
+ * DeviceInterfaceGUIDs (REG_MULTI_SZ) with our GUID.
+ */
+const MS_OS_20_SET = msOs20DescriptorSet(WINDOWS_8_1, [
+  msOs20CompatibleId('WINUSB'),
+  msOs20MultiStringProperty('DeviceInterfaceGUIDs', [DEVICE_INTERFACE_GUID]),
+]);
+
+const le16 = (n: number) => [n & 0xff, n >> 8];
 
 /** BOS (USB 3.2 §9.6.2): WebUSB (WebUSB §4.1) and MS OS 2.0 (MS OS 2.0 §3) platform capabilities. */
-const BOS = Uint8Array.from([
-  5,
-  DESCRIPTOR_BOS,
-  57,
-  0,
-  2,
+const BOS_CAPABILITIES = [
   // WebUSB: bReserved, UUID, bcdVersion 1.00, bVendorCode, iLandingPage 0 (none)
   24,
   DESCRIPTOR_DEVICE_CAPABILITY,
   CAPABILITY_PLATFORM,
   0,
   ...guidWireBytes('3408B638-09A9-47A0-8BFD-A0768815B665'),
-  0x00,
-  0x01,
+  ...le16(0x0100),
   WEBUSB_VENDOR_CODE,
   0,
   // MS OS 2.0: bReserved, UUID, dwWindowsVersion, wMSOSDescriptorSetTotalLength,
@@ -73,28 +83,18 @@ const BOS = Uint8Array.from([
   CAPABILITY_PLATFORM,
   0,
   ...guidWireBytes('D8DD60DF-4589-4CC7-9CD2-659D9E648A9F'),
-  ...WINDOWS_8_1,
-  MS_OS_20_SET_LENGTH,
-  0,
+  ...le16(WINDOWS_8_1 & 0xffff),
+  ...le16(WINDOWS_8_1 >>> 16),
+  ...le16(MS_OS_20_SET.length),
   MS_OS_20_VENDOR_CODE,
   0,
-]);
-
-/** MS OS 2.0 §4: set header and a device-wide CompatibleID "WINUSB" (not composite). */
-const MS_OS_20_SET = Uint8Array.from([
-  10,
-  0,
-  0x00,
-  0x00, // MS_OS_20_SET_HEADER_DESCRIPTOR
-  ...WINDOWS_8_1,
-  MS_OS_20_SET_LENGTH,
-  0,
-  20,
-  0,
-  0x03,
-  0x00, // the CompatibleID feature descriptor
-  ...Array.from('WINUSB', (c) => c.charCodeAt(0)),
-  ...new Array<number>(10).fill(0),
+];
+const BOS = Uint8Array.from([
+  5,
+  DESCRIPTOR_BOS,
+  ...le16(5 + BOS_CAPABILITIES.length),
+  2,
+  ...BOS_CAPABILITIES,
 ]);
 
 export interface ApplicationModelOptions {

@@ -1,4 +1,8 @@
-export { APP_RUNTIME_INTERFACE_NAME, ApplicationModel } from './app-model.js';
+export {
+  APP_RUNTIME_INTERFACE_NAME,
+  ApplicationModel,
+  DEVICE_INTERFACE_GUID,
+} from './app-model.js';
 export {
   type BoardEvent,
   type BoardEventType,
@@ -17,14 +21,21 @@ export {
 } from './board.js';
 export { type TimerHandle, VirtualClock } from './clock.js';
 export {
+  type BosDescriptor,
   type ConfigurationDescriptor,
   DescriptorError,
   type DeviceDescriptor,
   type DfuFunctionalDescriptor,
   type InterfaceDescriptor,
+  type MsOs20DescriptorSet,
+  type MsOs20RegistryProperty,
+  type PlatformCapability,
+  parseBosDescriptor,
   parseConfigurationDescriptor,
   parseDeviceDescriptor,
+  parseMsOs20DescriptorSet,
   parseStringDescriptor,
+  REG_MULTI_SZ,
 } from './descriptors.js';
 export {
   VirtualBoardError,

@@ -5,8 +5,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getLayout } from '@stm32dfu/layout';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { APP_RUNTIME_INTERFACE_NAME, ApplicationModel } from '../src/app-model.ts';
-import { parseConfigurationDescriptor, parseDeviceDescriptor } from '../src/descriptors.ts';
+import {
+  APP_RUNTIME_INTERFACE_NAME,
+  ApplicationModel,
+  DEVICE_INTERFACE_GUID,
+} from '../src/app-model.ts';
+import {
+  parseConfigurationDescriptor,
+  parseDeviceDescriptor,
+  parseMsOs20DescriptorSet,
+  REG_MULTI_SZ,
+} from '../src/descriptors.ts';
 
 // The model must answer as the real example application does. firmware/app/usb_runtime.c is
 // built for the host with firmware/app/tests/app_answers.c, which replays a script of SETUP
@@ -175,11 +184,14 @@ describe('the application model answers as firmware/app/usb_runtime.c', () => {
     const bos = send(getDescriptor(0x0f, 0, 255)) as Uint8Array;
     expect(bos).toHaveLength(57);
     expect((send(getDescriptor(0x0f, 0, 5)) as Uint8Array).length).toBe(5);
-    // MS OS 2.0 capability at 5 + 24: wMSOSDescriptorSetTotalLength 30, vendor code 2.
-    expect([bos[29 + 24], bos[29 + 26]]).toEqual([30, 2]);
+    // MS OS 2.0 capability at 5 + 24: wMSOSDescriptorSetTotalLength 162, vendor code 2.
+    expect([bos[29 + 24]! | (bos[29 + 25]! << 8), bos[29 + 26]]).toEqual([162, 2]);
     const set = send(setup(0xc0, 2, 0, 7, 255)) as Uint8Array;
-    expect(set).toHaveLength(30);
+    expect(set).toHaveLength(162);
     expect(Buffer.from(set.subarray(14, 20)).toString('latin1')).toBe('WINUSB');
+    expect(parseMsOs20DescriptorSet(set).registryProperties).toMatchObject([
+      { name: 'DeviceInterfaceGUIDs', dataType: REG_MULTI_SZ, strings: [DEVICE_INTERFACE_GUID] },
+    ]);
     expect(send(setup(0xc0, 1, 1, 2, 255))).toBe('stall');
     const config = parseConfigurationDescriptor(send(getDescriptor(2, 0, 255)) as Uint8Array);
     const runtime = config.interfaces[0]!;
