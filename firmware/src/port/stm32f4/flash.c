@@ -95,7 +95,7 @@ hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
      * erase_ms_max: the watchdog gets a full timeout for it (watchdog.c). */
     watchdog_refresh();
     FLASH_IF->CR |= FLASH_CR_STRT;
-    __asm__ volatile("dsb" ::: "memory");
+    STM32F4_DSB();
     status = flash_wait_idle(flash_sectors[sector_index].erase_ms_max);
     if (status == HAL_OK) {
       status = flash_status_from_sr(FLASH_IF->SR);
@@ -127,7 +127,7 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
      * check FLASH_SR errors. */
     FLASH_IF->CR = FLASH_CR_PSIZE_X32 | FLASH_CR_PG;
     *target = word;
-    __asm__ volatile("dsb" ::: "memory");
+    STM32F4_DSB();
     status = flash_wait_idle(1u);
     if (status == HAL_OK) {
       status = flash_status_from_sr(FLASH_IF->SR);
