@@ -308,13 +308,17 @@ void hal_usb_ep0_stall(void) {
   OTG_OUT_EP(0)->CTL |= OTG_EPCTL_STALL;
 }
 
-/* §22.17.5 "Endpoint initialization on USB reset". */
+/* §22.17.5 "Endpoint initialization on USB reset". Only the TX FIFOs are flushed: the RX
+ * FIFO may already hold the host's first SETUP after this reset (it arrives while a sector
+ * erase stalls the main loop for up to 2 s), and flushing it would drop that request. Stale
+ * RX entries of the old session are harmless: OUT data finds EP0 idle and is discarded, and
+ * of several SETUPs the last one wins. */
 static void otg_on_bus_reset(void) {
   OTG_OUT_EP(0)->CTL |= OTG_EPCTL_SNAK; /* step 1: NAK OUT */
   ep0_in_abort();                        /* an IN packet of the old session must not leak */
-  OTG_DEVICE->DCFG &= ~OTG_DCFG_DAD_MASK;
+  OTG_DEVICE->DCFG &= ~OTG_DCFG_DAD_MASK; /* RM0383 OTG_FS_DCFG: address 0 */
   otg_fifo_layout(); /* step 3 */
-  (void)otg_flush_fifos();
+  (void)otg_flush_tx_fifo(OTG_TXFNUM_ALL);
   OTG_IN_EP(0)->INT = 0xFFFFFFFFu;  /* rc_w1 */
   OTG_OUT_EP(0)->INT = 0xFFFFFFFFu;
   ep0_expect_setup(); /* step 4 */
