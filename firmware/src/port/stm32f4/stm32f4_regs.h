@@ -281,9 +281,12 @@ _Static_assert(sizeof(otg_endpoint_regs_t) == 0x20, "OTG_FS endpoint stride");
 #define OTG_GUSBCFG_TRDT(v) ((uint32_t)(v) << 10)
 #define OTG_GUSBCFG_FDMOD (1u << 30)
 #define OTG_GRSTCTL_CSRST (1u << 0)
+#define OTG_GRSTCTL_HSRST (1u << 1)
+#define OTG_GRSTCTL_FCRST (1u << 2)
 #define OTG_GRSTCTL_RXFFLSH (1u << 4)
 #define OTG_GRSTCTL_TXFFLSH (1u << 5)
 #define OTG_GRSTCTL_TXFNUM_SHIFT 6u
+#define OTG_GRSTCTL_TXFNUM_MASK (0x1Fu << 6)
 #define OTG_GRSTCTL_AHBIDL (1u << 31)
 #define OTG_GINT_CMOD (1u << 0)         /* 0: device mode */
 #define OTG_GINT_RXFLVL (1u << 4)
@@ -304,9 +307,12 @@ _Static_assert(sizeof(otg_endpoint_regs_t) == 0x20, "OTG_FS endpoint stride");
 #define OTG_GCCFG_PWRDWN (1u << 16)
 #define OTG_GCCFG_VBUSBSEN (1u << 19)
 #define OTG_GCCFG_NOVBUSSENS (1u << 21)
+#define OTG_DCFG_DSPD_MASK 0x3u
 #define OTG_DCFG_DSPD_FULL 0x3u
+#define OTG_DCFG_NZLSOHSK (1u << 2)
 #define OTG_DCFG_DAD_SHIFT 4u
 #define OTG_DCFG_DAD_MASK (0x7Fu << 4)
+#define OTG_DCFG_PFIVL_MASK (0x3u << 11)
 #define OTG_DCTL_SDIS (1u << 1)
 #define OTG_DCTL_CGINAK (1u << 8)
 #define OTG_EPCTL_STALL (1u << 21)

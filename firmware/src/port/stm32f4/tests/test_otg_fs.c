@@ -149,6 +149,74 @@ static void bus_reset_with_setup_waiting(void) {
   otg_fs_poll();
 }
 
+/* ---- i: whole-register writes against reset values ---- */
+
+static void test_dcfg_keeps_reserved_bits(void) {
+  chip_reset();
+  if (!init_ok()) {
+    return;
+  }
+  uint32_t dcfg = *host_reg(A_DCFG);
+  if (dcfg != (RESET_DCFG | OTG_DCFG_DSPD_FULL)) {
+    problem("DCFG after otg_fs_init is 0x%08X, expected 0x%08X (reset value 0x%08X with DSPD full speed, DAD 0)", dcfg,
+            RESET_DCFG | OTG_DCFG_DSPD_FULL, RESET_DCFG);
+  }
+  hal_usb_set_address(0x57u);
+  dcfg = *host_reg(A_DCFG);
+  if (dcfg != (RESET_DCFG | OTG_DCFG_DSPD_FULL | (0x57u << OTG_DCFG_DAD_SHIFT))) {
+    problem("DCFG after SET_ADDRESS 0x57 is 0x%08X", dcfg);
+  }
+  bus_reset_with_setup_waiting();
+  dcfg = *host_reg(A_DCFG);
+  if (dcfg != (RESET_DCFG | OTG_DCFG_DSPD_FULL)) {
+    problem("DCFG after a bus reset is 0x%08X, expected 0x%08X (address back to 0)", dcfg,
+            RESET_DCFG | OTG_DCFG_DSPD_FULL);
+  }
+}
+
+static void test_grstctl_keeps_reserved_bit(void) {
+  chip_reset();
+  if (!init_ok()) {
+    return;
+  }
+  if (model.grstctl_reserved_lost) {
+    problem("otg_fs_init wrote GRSTCTL without its reserved bit 29 (reset value 0x%08X)", RESET_GRSTCTL);
+  }
+  model.grstctl_reserved_lost = false;
+  bus_reset_with_setup_waiting();
+  if (model.grstctl_reserved_lost) {
+    problem("the bus reset wrote GRSTCTL without its reserved bit 29");
+  }
+}
+
+static void test_interrupt_flags_cleared_by_writing_back(void) {
+  chip_reset();
+  *host_reg(A_GINTSTS) = RESET_GINTSTS | OTG_GINT_USBRST | OTG_GINT_USBSUSP; /* latched before init */
+  if (!init_ok()) {
+    return;
+  }
+  uint32_t gintsts = *host_reg(A_GINTSTS);
+  if ((gintsts & ~GINTSTS_DEFINED) != 0u) {
+    problem("otg_fs_init wrote 0x%08X to GINTSTS: 1s in reserved bits 0x%08X", gintsts, gintsts & ~GINTSTS_DEFINED);
+  }
+  if ((gintsts & (OTG_GINT_USBRST | OTG_GINT_USBSUSP)) != (OTG_GINT_USBRST | OTG_GINT_USBSUSP)) {
+    problem("otg_fs_init did not write 1 to the latched USBRST and USBSUSP (GINTSTS written 0x%08X)", gintsts);
+  }
+  bus_reset_with_setup_waiting();
+  uint32_t diepint = *host_reg(A_DIEPINT0);
+  uint32_t doepint = *host_reg(A_DOEPINT0);
+  if ((diepint & ~DIEPINT_DEFINED) != 0u) {
+    problem("the bus reset wrote 0x%08X to DIEPINT0: 1s in reserved bits", diepint);
+  }
+  if ((doepint & ~DOEPINT_ALLOWED) != 0u) {
+    problem("the bus reset wrote 0x%08X to DOEPINT0: 1s in reserved bits", doepint);
+  }
+  if ((diepint & OTG_EPINT_XFRC) == 0u || (doepint & OTG_EPINT_XFRC) == 0u) {
+    problem("the bus reset did not clear the latched XFRC flags (DIEPINT0 0x%08X, DOEPINT0 0x%08X)", diepint,
+            doepint);
+  }
+}
+
 /* ---- j: the bus reset keeps the RX FIFO ---- */
 
 static void test_bus_reset_flushes_tx_only(void) {
@@ -213,6 +281,12 @@ static void test_bus_reset_tx_flush_stuck_is_bounded(void) {
 }
 
 int main(void) {
+  run("otg_fs: DCFG keeps its reserved bits (reset 0x02200000) through init, SET_ADDRESS and bus reset",
+      test_dcfg_keeps_reserved_bits);
+  run("otg_fs: GRSTCTL keeps its reserved bit 29 (reset 0x20000000) through core reset and FIFO flushes",
+      test_grstctl_keeps_reserved_bit);
+  run("otg_fs: GINTSTS, DIEPINT0, DOEPINT0 cleared by writing back the latched flags, no 1 into reserved bits",
+      test_interrupt_flags_cleared_by_writing_back);
   run("otg_fs: init flushes the RX FIFO and every TX FIFO", test_init_flushes_both);
   run("otg_fs: USB reset flushes every TX FIFO (TXFNUM 0x10) and keeps a SETUP waiting in the RX FIFO",
       test_bus_reset_flushes_tx_only);
