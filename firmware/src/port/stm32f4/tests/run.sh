@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host tests of the STM32F4 port:
 #  - the watchdog arithmetic and start-up sequence (iwdg_plan.c, built as it is);
-#  - the register-level drivers (flash.c, otg_fs.c) built for the host as they are, with
+#  - the register-level drivers (flash.c, otg_fs.c, start_state.c) built for the host as they are, with
 #    tests/host_regs.h force-included: it points stm32f4_regs.h's register blocks at RAM
 #    stand-ins (the chip build keeps the manual's addresses), and the tests model the few
 #    hardware behaviours they need (self-clearing bits) from the port's watchdog_refresh().
@@ -68,6 +68,32 @@ fi
 
 if build test_otg_fs "${drivers[@]}" "$port/otg_fs.c" "$tests/host_regs.c" "$tests/test_otg_fs.c"; then
   "$work/test_otg_fs" || status=1
+fi
+
+if build test_start_state "${drivers[@]}" "$port/start_state.c" "$tests/host_regs.c" "$tests/test_start_state.c"; then
+  "$work/test_start_state" || status=1
+fi
+
+# The check must run first at start-up: before the reset handler sets VTOR and calls main,
+# which calls boot_decide (that reads and clears the boot-request word). The reset handler's
+# first call in the bootloader image is start_state_reset_if_foreign, main comes later.
+elf="build/$board/src/port/stm32f4/bootloader.elf"
+objdump="${OBJDUMP:-arm-none-eabi-objdump}"
+if [ ! -f "$elf" ] || ! command -v "$objdump" >/dev/null; then
+  echo "FAIL start state: the bootloader's reset path calls the check first ($elf or $objdump missing)"
+  status=1
+else
+  calls=$("$objdump" -d --no-show-raw-insn "$elf" |
+    awk '/^[0-9a-f]+ <port_reset>:/ { inside = 1; next } inside && /^$/ { exit } inside' |
+    grep -oE '\<bl\>[[:space:]]+[0-9a-f]+ <[^>]+>' | sed -E 's/.*<([^>]+)>/\1/')
+  first=$(printf '%s\n' "$calls" | head -n 1)
+  if [ "$first" = start_state_reset_if_foreign ] && printf '%s\n' "$calls" | grep -qx main; then
+    echo "PASS start state: the bootloader's reset handler calls the check first, before VTOR and main (boot_decide)"
+  else
+    echo "FAIL start state: the bootloader's reset handler calls the check first, before VTOR and main (boot_decide)"
+    echo "  calls in port_reset: $(printf '%s ' $calls)"
+    status=1
+  fi
 fi
 
 exit $status
