@@ -17,6 +17,27 @@ typedef struct {
 
 static const flash_sector_t flash_sectors[STM32DFU_SECTOR_COUNT] = STM32DFU_SECTOR_TABLE;
 
+/*
+ * The bootloader's own sectors are refused here too, not only by the core's region checks
+ * (src/core/flash.c): an erase or program below the application is answered
+ * HAL_ERR_PROTECTED before any FLASH register is read or written. A future self-update path
+ * must say so at build time, with -DPORT_FLASH_SELF_UPDATE=1, and bring its own argument for
+ * never leaving a board without a bootloader. (Sectors 0-1 can also be write-protected in
+ * the option bytes: docs/hardware.md, "Write-protecting the bootloader".)
+ */
+#ifndef PORT_FLASH_SELF_UPDATE
+#define PORT_FLASH_SELF_UPDATE 0
+#endif
+#if PORT_FLASH_SELF_UPDATE
+#define FLASH_FIRST_WRITABLE_ADDRESS STM32DFU_FLASH_BASE
+#else
+#define FLASH_FIRST_WRITABLE_ADDRESS STM32DFU_APP_BASE
+#endif
+#define FLASH_END (STM32DFU_FLASH_BASE + STM32DFU_FLASH_SIZE)
+_Static_assert(STM32DFU_APP_BASE == STM32DFU_BOOTLOADER_BASE + STM32DFU_BOOTLOADER_SIZE &&
+                   STM32DFU_APP_FIRST_SECTOR == STM32DFU_BOOTLOADER_FIRST_SECTOR + STM32DFU_BOOTLOADER_SECTOR_COUNT,
+               "the application starts where the bootloader's sectors end");
+
 /* Wait for BSY to clear: by the tick when it runs, and by a poll count that cannot be
  * shorter than `max_ms` even at one cycle per poll, for when it does not. */
 static hal_status_t flash_wait_idle(uint32_t max_ms) {
@@ -82,6 +103,11 @@ hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
   if (sector_index >= STM32DFU_SECTOR_COUNT) {
     return HAL_ERR_SEQUENCE;
   }
+#if !PORT_FLASH_SELF_UPDATE
+  if (sector_index < STM32DFU_APP_FIRST_SECTOR) {
+    return HAL_ERR_PROTECTED; /* a bootloader sector: nothing touched */
+  }
+#endif
   hal_status_t status = flash_wait_idle(flash_sectors[sector_index].erase_ms_max);
   if (status == HAL_OK) {
     status = flash_unlock();
@@ -95,7 +121,7 @@ hal_status_t hal_flash_erase_sector(uint32_t sector_index) {
      * erase_ms_max: the watchdog gets a full timeout for it (watchdog.c). */
     watchdog_refresh();
     FLASH_IF->CR |= FLASH_CR_STRT;
-    __asm__ volatile("dsb" ::: "memory");
+    STM32F4_DSB();
     status = flash_wait_idle(flash_sectors[sector_index].erase_ms_max);
     if (status == HAL_OK) {
       status = flash_status_from_sr(FLASH_IF->SR);
@@ -110,8 +136,10 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
   if ((address % STM32DFU_FLASH_PROGRAM_UNIT) != 0u || (length % STM32DFU_FLASH_PROGRAM_UNIT) != 0u) {
     return HAL_ERR_ALIGNMENT;
   }
-  if (address < STM32DFU_FLASH_BASE || length > STM32DFU_FLASH_SIZE ||
-      address - STM32DFU_FLASH_BASE > STM32DFU_FLASH_SIZE - length) {
+  /* Inside [first writable address, end of flash), written so that nothing can wrap; a
+   * range that starts in the bootloader's sectors is refused before any register access. */
+  if (address < FLASH_FIRST_WRITABLE_ADDRESS || length > FLASH_END - FLASH_FIRST_WRITABLE_ADDRESS ||
+      address - FLASH_FIRST_WRITABLE_ADDRESS > (FLASH_END - FLASH_FIRST_WRITABLE_ADDRESS) - length) {
     return HAL_ERR_PROTECTED;
   }
   hal_status_t status = flash_wait_idle(1u);
@@ -127,7 +155,7 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
      * check FLASH_SR errors. */
     FLASH_IF->CR = FLASH_CR_PSIZE_X32 | FLASH_CR_PG;
     *target = word;
-    __asm__ volatile("dsb" ::: "memory");
+    STM32F4_DSB();
     status = flash_wait_idle(1u);
     if (status == HAL_OK) {
       status = flash_status_from_sr(FLASH_IF->SR);

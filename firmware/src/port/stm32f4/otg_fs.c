@@ -83,13 +83,24 @@ static void otg_pin_af10(uint32_t pin) {
   gpio->AFR[pin / 8u] = (gpio->AFR[pin / 8u] & ~(0xFu << (4u * (pin % 8u)))) | (10u << (4u * (pin % 8u)));
 }
 
+/* OTG_FS_GRSTCTL resets to 0x2000 0000: bit 29 is reserved and set, and reserved bits must
+ * be kept at their reset value. Only the self-clearing action bits and TXFNUM are ours; every
+ * other bit is written back as read (AHBIDL is read-only). */
+#define OTG_GRSTCTL_OURS                                                                        \
+  (OTG_GRSTCTL_CSRST | OTG_GRSTCTL_HSRST | OTG_GRSTCTL_FCRST | OTG_GRSTCTL_RXFFLSH | OTG_GRSTCTL_TXFFLSH | \
+   OTG_GRSTCTL_TXFNUM_MASK)
+static void otg_grstctl_start(uint32_t action) {
+  /* RM0383 OTG_FS_GRSTCTL (§22.17.1 core soft reset, FIFO flushes): read-modify-write. */
+  OTG_GLOBAL->GRSTCTL = (OTG_GLOBAL->GRSTCTL & ~OTG_GRSTCTL_OURS) | action;
+}
+
 /* OTG_FS_GRSTCTL TXFFLSH/RXFFLSH: only while the AHB master is idle; each self-clears. */
 #define OTG_TXFNUM_ALL 0x10u /* OTG_FS_GRSTCTL.TXFNUM: every TX FIFO */
 static hal_status_t otg_flush_tx_fifo(uint32_t txfnum) {
   if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_AHBIDL, OTG_GRSTCTL_AHBIDL) != HAL_OK) {
     return HAL_ERR_TIMEOUT;
   }
-  OTG_GLOBAL->GRSTCTL = OTG_GRSTCTL_TXFFLSH | (txfnum << OTG_GRSTCTL_TXFNUM_SHIFT); /* RM0383 OTG_FS_GRSTCTL */
+  otg_grstctl_start(OTG_GRSTCTL_TXFFLSH | (txfnum << OTG_GRSTCTL_TXFNUM_SHIFT)); /* RM0383 OTG_FS_GRSTCTL */
   return otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_TXFFLSH, 0u);
 }
 
@@ -98,7 +109,7 @@ static hal_status_t otg_flush_fifos(void) {
   if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_AHBIDL, OTG_GRSTCTL_AHBIDL) != HAL_OK) {
     return HAL_ERR_TIMEOUT;
   }
-  OTG_GLOBAL->GRSTCTL = OTG_GRSTCTL_RXFFLSH; /* RM0383 OTG_FS_GRSTCTL */
+  otg_grstctl_start(OTG_GRSTCTL_RXFFLSH); /* RM0383 OTG_FS_GRSTCTL */
   if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_RXFFLSH, 0u) != HAL_OK) {
     status = HAL_ERR_TIMEOUT;
   }
@@ -153,16 +164,22 @@ hal_status_t otg_fs_init(void) {
   if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_AHBIDL, OTG_GRSTCTL_AHBIDL) != HAL_OK) {
     return HAL_ERR_TIMEOUT;
   }
-  OTG_GLOBAL->GRSTCTL = OTG_GRSTCTL_CSRST;
+  otg_grstctl_start(OTG_GRSTCTL_CSRST); /* RM0383 OTG_FS_GRSTCTL.CSRST */
   if (otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_CSRST, 0u) != HAL_OK ||
       otg_wait(&OTG_GLOBAL->GRSTCTL, OTG_GRSTCTL_AHBIDL, OTG_GRSTCTL_AHBIDL) != HAL_OK) {
     return HAL_ERR_TIMEOUT;
   }
 
   /* §22.17.1 steps 1-2: polled, so GAHBCFG.GINT (global interrupt) stays 0; device mode forced (FDMOD);
-   * TRDT for this AHB clock. PCGCCTL clocks ungated. */
-  OTG_GLOBAL->GAHBCFG = 0u;
-  OTG_GLOBAL->GUSBCFG = OTG_GUSBCFG_FDMOD | OTG_GUSBCFG_TRDT(OTG_TRDT_AHB_32MHZ_AND_UP) | OTG_GUSBCFG_PHYSEL;
+   * TRDT for this AHB clock. PCGCCTL clocks ungated.
+   * Whole-register writes in this file go only to registers whose reserved bits all reset
+   * to 0 (RM0383 register descriptions: GAHBCFG, PCGCCTL, DCTL, GCCFG and the interrupt
+   * masks 0; GUSBCFG 0x0000 0A00 and GRXFSIZ/DIEPTXF0 0x0000 0200 are fields only; the EP0
+   * transfer size registers 0), so they keep every reserved bit at its reset value. DCFG
+   * and GRSTCTL, whose reserved bits reset to 1, are read-modify-written. */
+  OTG_GLOBAL->GAHBCFG = 0u; /* RM0383 OTG_FS_GAHBCFG */
+  OTG_GLOBAL->GUSBCFG = OTG_GUSBCFG_FDMOD | OTG_GUSBCFG_TRDT(OTG_TRDT_AHB_32MHZ_AND_UP) |
+                        OTG_GUSBCFG_PHYSEL; /* RM0383 OTG_FS_GUSBCFG */
   OTG_PCGCCTL = 0u; /* RM0383 OTG_FS_PCGCCTL */
   uint32_t start = hal_millis();
   for (uint32_t polls = 0; hal_millis() - start < OTG_FORCE_MODE_MS && polls < 40u * OTG_WAIT_POLLS; polls++) {
@@ -173,9 +190,13 @@ hal_status_t otg_fs_init(void) {
   }
 
   /* §22.17.3 device initialization step 1: full speed on the internal PHY, address 0,
-   * and soft-disconnected until hal_usb_connect (OTG_FS_DCFG, OTG_FS_DCTL). */
-  OTG_DEVICE->DCFG = OTG_DCFG_DSPD_FULL;
-  OTG_DEVICE->DCTL = OTG_DCTL_SDIS;
+   * and soft-disconnected until hal_usb_connect (OTG_FS_DCFG, OTG_FS_DCTL). DCFG resets to
+   * 0x0220 0000 with reserved bits 21 and 25 set: only its fields are written (DSPD full
+   * speed; DAD, NZLSOHSK and PFIVL at 0, their reset values), the reserved bits as read. */
+  OTG_DEVICE->DCFG = (OTG_DEVICE->DCFG & ~(OTG_DCFG_DSPD_MASK | OTG_DCFG_NZLSOHSK | OTG_DCFG_DAD_MASK |
+                                           OTG_DCFG_PFIVL_MASK)) |
+                     OTG_DCFG_DSPD_FULL;
+  OTG_DEVICE->DCTL = OTG_DCTL_SDIS; /* OTG_FS_DCTL resets to 0: no reserved bit set */
 
   /* §22.17.3 step 3 (OTG_FS_GCCFG): transceiver on only now, so the pull-up cannot appear
    * before SDIS holds it off. The Black Pill has no VBUS sense line: NOVBUSSENS (bit 21 on
@@ -197,7 +218,9 @@ hal_status_t otg_fs_init(void) {
   OTG_DEVICE->DAINTMSK = (1u << 16) | 1u; /* OUT0, IN0 */
   OTG_GLOBAL->GINTMSK = OTG_GINT_USBRST | OTG_GINT_ENUMDNE | OTG_GINT_RXFLVL | OTG_GINT_IEPINT |
                         OTG_GINT_OEPINT | OTG_GINT_USBSUSP | OTG_GINT_WKUINT;
-  OTG_GLOBAL->GINTSTS = 0xFFFFFFFFu; /* rc_w1: drop anything latched before now */
+  /* OTG_FS_GINTSTS, rc_w1: drop anything latched before now by writing back exactly the
+   * flags that are set, so no 1 goes into a reserved bit (read-only bits ignore the write). */
+  OTG_GLOBAL->GINTSTS = OTG_GLOBAL->GINTSTS;
   otg.stage = EP0_IDLE;
   otg.out_complete_pending = false;
   otg.setup_pending = false;
@@ -308,15 +331,21 @@ void hal_usb_ep0_stall(void) {
   OTG_OUT_EP(0)->CTL |= OTG_EPCTL_STALL;
 }
 
-/* §22.17.5 "Endpoint initialization on USB reset". */
+/* §22.17.5 "Endpoint initialization on USB reset". Only the TX FIFOs are flushed: the RX
+ * FIFO may already hold the host's first SETUP after this reset (it arrives while a sector
+ * erase stalls the main loop for up to 2 s), and flushing it would drop that request. Stale
+ * RX entries of the old session are harmless: OUT data finds EP0 idle and is discarded, and
+ * of several SETUPs the last one wins. */
 static void otg_on_bus_reset(void) {
   OTG_OUT_EP(0)->CTL |= OTG_EPCTL_SNAK; /* step 1: NAK OUT */
   ep0_in_abort();                        /* an IN packet of the old session must not leak */
-  OTG_DEVICE->DCFG &= ~OTG_DCFG_DAD_MASK;
+  OTG_DEVICE->DCFG &= ~OTG_DCFG_DAD_MASK; /* RM0383 OTG_FS_DCFG: address 0 */
   otg_fifo_layout(); /* step 3 */
-  (void)otg_flush_fifos();
-  OTG_IN_EP(0)->INT = 0xFFFFFFFFu;  /* rc_w1 */
-  OTG_OUT_EP(0)->INT = 0xFFFFFFFFu;
+  (void)otg_flush_tx_fifo(OTG_TXFNUM_ALL);
+  /* OTG_FS_DIEPINT0 / DOEPINT0, rc_w1: the latched flags written back, no 1 into a reserved
+   * bit (DOEPINT0 resets to 0x80: its reserved bit 7 is written back as read). */
+  OTG_IN_EP(0)->INT = OTG_IN_EP(0)->INT;
+  OTG_OUT_EP(0)->INT = OTG_OUT_EP(0)->INT;
   ep0_expect_setup(); /* step 4 */
   otg.stage = EP0_IDLE;
   otg.out_complete_pending = false;

@@ -83,6 +83,14 @@ __attribute__((noreturn)) void semihosting_exit(bool success);
  * Returns false when the debugger offers none. */
 bool semihosting_command_line(char *out, uint32_t size);
 
+/* ---- Start-up state (start_state.c, bootloader only) ----
+ * True when RCC shows a state only another program leaves (ST's ROM bootloader jumping in):
+ * SYSCLK not on HSI, the PLL on, or OTG_FS clocked. start_state_reset_if_foreign then
+ * requests one system reset (AIRCR.SYSRESETREQ) and returns true only if it did not come
+ * within a bounded wait; on the reset state it touches nothing and returns false. */
+bool start_state_is_reset(void);
+bool start_state_reset_if_foreign(void);
+
 /* ---- Startup (startup.c) ---- */
 /* MSP as the reset handler found it: the application checks that the bootloader loaded it
  * from the application's vector table. */

@@ -68,6 +68,15 @@ void Reset_Handler(void) {
 }
 
 void port_reset(uint32_t initial_msp) {
+#if PORT_STARTUP_RESETS_FOREIGN_STATE
+  /* Before anything else, VTOR included: entered by a jump from ST's ROM bootloader, reset
+   * the chip once (start_state.c). Interrupts are masked around the check so none of the
+   * ROM's can arrive meanwhile (PM0214 §2.1.3 PRIMASK); a reset leaves them unmasked, as here
+   * after the check. */
+  __asm__ volatile("cpsid i" ::: "memory");
+  (void)start_state_reset_if_foreign();
+  __asm__ volatile("cpsie i" ::: "memory");
+#endif
   /* .data from its load address in flash; .bss to zero. Plain loops, since no C library is
    * linked and the compiler is told not to turn them into memcpy/memset calls. */
   uint32_t *source = &__data_load;

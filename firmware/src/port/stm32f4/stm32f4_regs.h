@@ -12,6 +12,21 @@
 
 #define REG32 volatile uint32_t
 
+/*
+ * Where a register block is. On the chip, the manual's address as it is. The port's host
+ * tests (tests/run.sh) compile the drivers for the host with tests/host_regs.h force-included,
+ * which defines STM32F4_REG_BLOCK to map each address onto a RAM stand-in (and counts the
+ * accesses), and STM32F4_DSB as a compiler barrier. Nothing else may define either: the
+ * chip build's expansion below is the plain cast the drivers always used.
+ */
+#ifndef STM32F4_REG_BLOCK
+#define STM32F4_REG_BLOCK(type, address) ((type *)(address))
+#endif
+/* Data synchronization barrier (PM0214 §3.11.4 DSB): earlier stores complete first. */
+#ifndef STM32F4_DSB
+#define STM32F4_DSB() __asm__ volatile("dsb" ::: "memory")
+#endif
+
 /* ---- RCC (RM0383 §6.3, RM0090 §7.3; the registers used here sit at the same offsets) ---- */
 typedef struct {
   REG32 CR;         /* 0x00 */
@@ -34,7 +49,7 @@ _Static_assert(offsetof(rcc_regs_t, AHB2RSTR) == 0x14, "RCC_AHB2RSTR");
 _Static_assert(offsetof(rcc_regs_t, APB2RSTR) == 0x24, "RCC_APB2RSTR");
 _Static_assert(offsetof(rcc_regs_t, AHB1ENR) == 0x30, "RCC_AHB1ENR");
 _Static_assert(offsetof(rcc_regs_t, APB2ENR) == 0x44, "RCC_APB2ENR");
-#define RCC ((rcc_regs_t *)0x40023800u)
+#define RCC STM32F4_REG_BLOCK(rcc_regs_t, 0x40023800u)
 
 #define RCC_CR_HSION (1u << 0)
 #define RCC_CR_HSIRDY (1u << 1)
@@ -69,7 +84,7 @@ typedef struct {
   REG32 CR;  /* 0x08: bit 0 RESET */
 } crc_regs_t;
 _Static_assert(offsetof(crc_regs_t, CR) == 0x08, "CRC_CR");
-#define CRC_UNIT ((crc_regs_t *)0x40023000u)
+#define CRC_UNIT STM32F4_REG_BLOCK(crc_regs_t, 0x40023000u)
 #define CRC_CR_RESET (1u << 0)
 
 /* ---- PWR (RM0383 §5.4): voltage scale 1 for HCLK above 84 MHz ---- */
@@ -77,7 +92,7 @@ typedef struct {
   REG32 CR;   /* 0x00 */
   REG32 CSR;  /* 0x04 */
 } pwr_regs_t;
-#define PWR ((pwr_regs_t *)0x40007000u)
+#define PWR STM32F4_REG_BLOCK(pwr_regs_t, 0x40007000u)
 #define PWR_CR_VOS_MASK (0x3u << 14)
 #define PWR_CR_VOS_SCALE1 (0x3u << 14)
 #define PWR_CSR_VOSRDY (1u << 14)      /* RM0383 §5.4 PWR_CSR */
@@ -93,7 +108,7 @@ typedef struct {
 } flash_regs_t;
 _Static_assert(offsetof(flash_regs_t, SR) == 0x0C, "FLASH_SR");
 _Static_assert(offsetof(flash_regs_t, CR) == 0x10, "FLASH_CR");
-#define FLASH_IF ((flash_regs_t *)0x40023C00u)
+#define FLASH_IF STM32F4_REG_BLOCK(flash_regs_t, 0x40023C00u)
 
 #define FLASH_ACR_LATENCY_MASK 0xFu
 #define FLASH_ACR_PRFTEN (1u << 8)
@@ -131,7 +146,7 @@ typedef struct {
   REG32 SR;   /* 0x0C: PVU, RVU */
 } iwdg_regs_t;
 _Static_assert(offsetof(iwdg_regs_t, SR) == 0x0C, "IWDG_SR");
-#define IWDG ((iwdg_regs_t *)0x40003000u)
+#define IWDG STM32F4_REG_BLOCK(iwdg_regs_t, 0x40003000u)
 
 /* ---- GPIO (RM0383 §8.4) ---- */
 typedef struct {
@@ -147,7 +162,7 @@ typedef struct {
 } gpio_regs_t;
 _Static_assert(offsetof(gpio_regs_t, BSRR) == 0x18, "GPIO_BSRR");
 _Static_assert(offsetof(gpio_regs_t, AFR) == 0x20, "GPIO_AFRL");
-#define GPIO_PORT(index) ((gpio_regs_t *)(0x40020000u + 0x400u * (uint32_t)(index)))
+#define GPIO_PORT(index) STM32F4_REG_BLOCK(gpio_regs_t, 0x40020000u + 0x400u * (uint32_t)(index))
 
 /* ---- USART (RM0383 §19.6) ---- */
 typedef struct {
@@ -159,7 +174,7 @@ typedef struct {
   REG32 CR3;  /* 0x14 */
 } usart_regs_t;
 _Static_assert(offsetof(usart_regs_t, CR1) == 0x0C, "USART_CR1");
-#define USART1 ((usart_regs_t *)0x40011000u)
+#define USART1 STM32F4_REG_BLOCK(usart_regs_t, 0x40011000u)
 #define USART_SR_RXNE (1u << 5)
 #define USART_SR_TC (1u << 6)
 #define USART_SR_TXE (1u << 7)
@@ -179,7 +194,7 @@ typedef struct {
   REG32 SHCSR;  /* 0x24 */
 } scb_regs_t;
 _Static_assert(offsetof(scb_regs_t, SHCSR) == 0x24, "SCB_SHCSR");
-#define SCB ((scb_regs_t *)0xE000ED00u)
+#define SCB STM32F4_REG_BLOCK(scb_regs_t, 0xE000ED00u)
 #define SCB_ICSR_PENDSTCLR (1u << 25)
 #define SCB_ICSR_PENDSVCLR (1u << 27)
 #define SCB_AIRCR_SYSRESETREQ 0x05FA0004u /* VECTKEY | SYSRESETREQ (PM0214 §4.4.4) */
@@ -190,7 +205,7 @@ typedef struct {
   REG32 VAL;    /* 0x08 */
   REG32 CALIB;  /* 0x0C */
 } systick_regs_t;
-#define SYSTICK ((systick_regs_t *)0xE000E010u)
+#define SYSTICK STM32F4_REG_BLOCK(systick_regs_t, 0xE000E010u)
 #define SYSTICK_CTRL_ENABLE (1u << 0)
 #define SYSTICK_CTRL_TICKINT (1u << 1)
 #define SYSTICK_CTRL_CLKSOURCE (1u << 2) /* processor clock */
@@ -207,7 +222,7 @@ typedef struct {
 } nvic_regs_t;
 _Static_assert(offsetof(nvic_regs_t, ICER) == 0x80, "NVIC_ICER");
 _Static_assert(offsetof(nvic_regs_t, ICPR) == 0x180, "NVIC_ICPR");
-#define NVIC ((nvic_regs_t *)0xE000E100u)
+#define NVIC STM32F4_REG_BLOCK(nvic_regs_t, 0xE000E100u)
 
 /* ---- USB OTG_FS (RM0383 ch. 22 "OTG_FS control and status registers", RM0090 §34.16) ---- */
 typedef struct {
@@ -255,20 +270,23 @@ typedef struct {
 _Static_assert(sizeof(otg_endpoint_regs_t) == 0x20, "OTG_FS endpoint stride");
 
 #define OTG_FS_BASE 0x50000000u
-#define OTG_GLOBAL ((otg_global_regs_t *)OTG_FS_BASE)
-#define OTG_DEVICE ((otg_device_regs_t *)(OTG_FS_BASE + 0x800u))
-#define OTG_IN_EP(n) ((otg_endpoint_regs_t *)(OTG_FS_BASE + 0x900u + 0x20u * (n)))
-#define OTG_OUT_EP(n) ((otg_endpoint_regs_t *)(OTG_FS_BASE + 0xB00u + 0x20u * (n)))
-#define OTG_PCGCCTL (*(REG32 *)(OTG_FS_BASE + 0xE00u))
-#define OTG_FIFO(n) (*(REG32 *)(OTG_FS_BASE + 0x1000u + 0x1000u * (n)))
+#define OTG_GLOBAL STM32F4_REG_BLOCK(otg_global_regs_t, OTG_FS_BASE)
+#define OTG_DEVICE STM32F4_REG_BLOCK(otg_device_regs_t, OTG_FS_BASE + 0x800u)
+#define OTG_IN_EP(n) STM32F4_REG_BLOCK(otg_endpoint_regs_t, OTG_FS_BASE + 0x900u + 0x20u * (n))
+#define OTG_OUT_EP(n) STM32F4_REG_BLOCK(otg_endpoint_regs_t, OTG_FS_BASE + 0xB00u + 0x20u * (n))
+#define OTG_PCGCCTL (*STM32F4_REG_BLOCK(REG32, OTG_FS_BASE + 0xE00u))
+#define OTG_FIFO(n) (*STM32F4_REG_BLOCK(REG32, OTG_FS_BASE + 0x1000u + 0x1000u * (n)))
 
 #define OTG_GUSBCFG_PHYSEL (1u << 6)
 #define OTG_GUSBCFG_TRDT(v) ((uint32_t)(v) << 10)
 #define OTG_GUSBCFG_FDMOD (1u << 30)
 #define OTG_GRSTCTL_CSRST (1u << 0)
+#define OTG_GRSTCTL_HSRST (1u << 1)
+#define OTG_GRSTCTL_FCRST (1u << 2)
 #define OTG_GRSTCTL_RXFFLSH (1u << 4)
 #define OTG_GRSTCTL_TXFFLSH (1u << 5)
 #define OTG_GRSTCTL_TXFNUM_SHIFT 6u
+#define OTG_GRSTCTL_TXFNUM_MASK (0x1Fu << 6)
 #define OTG_GRSTCTL_AHBIDL (1u << 31)
 #define OTG_GINT_CMOD (1u << 0)         /* 0: device mode */
 #define OTG_GINT_RXFLVL (1u << 4)
@@ -289,9 +307,12 @@ _Static_assert(sizeof(otg_endpoint_regs_t) == 0x20, "OTG_FS endpoint stride");
 #define OTG_GCCFG_PWRDWN (1u << 16)
 #define OTG_GCCFG_VBUSBSEN (1u << 19)
 #define OTG_GCCFG_NOVBUSSENS (1u << 21)
+#define OTG_DCFG_DSPD_MASK 0x3u
 #define OTG_DCFG_DSPD_FULL 0x3u
+#define OTG_DCFG_NZLSOHSK (1u << 2)
 #define OTG_DCFG_DAD_SHIFT 4u
 #define OTG_DCFG_DAD_MASK (0x7Fu << 4)
+#define OTG_DCFG_PFIVL_MASK (0x3u << 11)
 #define OTG_DCTL_SDIS (1u << 1)
 #define OTG_DCTL_CGINAK (1u << 8)
 #define OTG_EPCTL_STALL (1u << 21)
