@@ -772,7 +772,20 @@ export class DfuDevice {
    */
   async leave(options: LeaveOptions = {}): Promise<LeaveResult> {
     const { signal } = options;
-    await this.ensureIdle(signal, 'leave');
+    try {
+      await this.ensureIdle(signal, 'leave');
+    } catch (error) {
+      // Our bootloader writes the held first block when the host ends the download (the
+      // ABORT back to dfuIDLE here, docs/bootloader-core.md): a board lost meanwhile is an
+      // install whose outcome must be seen, as one lost during manifestation.
+      if (error instanceof DeviceGoneError && this.dfuse && this.functional.manifestationTolerant) {
+        return {
+          gone: true,
+          outcome: await this.findAfterManifestation({ ...options, cause: error }),
+        };
+      }
+      throw error;
+    }
     if (!this.dfuse) {
       await this.usb.reset().catch(() => {});
       return { gone: true, outcome: 'assumed' };

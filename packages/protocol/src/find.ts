@@ -87,7 +87,9 @@ export async function searchBoard(usb: UsbLike, search: BoardSearch): Promise<Us
       );
       if (found) return found;
       const left = timeoutMs - (clock.now() - started);
-      if (left <= 0) throw new TimeoutError(what, timeoutMs);
+      // Under a microsecond left is none: clock arithmetic in fractions of a millisecond can
+      // leave a remainder such as 2e-13 ms that a sleep never gets past.
+      if (left < 0.001) throw new TimeoutError(what, timeoutMs);
       wake = new AbortController();
       // A connect event for the board ends the sleep early (on a clock that watches signals).
       const nap = clock.sleep(Math.min(search.intervalMs, left), wake.signal).catch(() => {});

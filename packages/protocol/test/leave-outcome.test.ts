@@ -44,6 +44,11 @@ interface Manifestation {
 }
 
 /**
+ * The faulted downloads below run without verify: with it, the ABORT before the device CRC
+ * already writes the held block (docs/bootloader-core.md), and manifestation is then only
+ * the boot check. Without it, the held block is written during manifestation, where these
+ * faults must land.
+ *
  * Run the same download on a twin board and read from its event log how many flash
  * operations come before manifestation and when the held block is written.
  */
@@ -52,7 +57,7 @@ async function measureManifestation(app: Uint8Array): Promise<Manifestation> {
   const device = await openBootloader(twin);
   const mark = twin.events.length;
   const t0 = twin.clock.now();
-  await download(device, imageOf(app, APP_BASE), { leave: true });
+  await download(device, imageOf(app, APP_BASE), { leave: true, verify: false });
   const ops = twin.events
     .slice(mark)
     .flatMap((e) => (e.type === 'erase' || e.type === 'program' ? [e] : []));
@@ -106,6 +111,7 @@ describe('download({ leave: true }) on our bootloader (manifestation tolerant)',
     board.faults.cutPowerAfterFlashOps(dataOps + Math.floor(heldOps / 2));
     restoreAfter(board, 500);
     const error = await download(device, imageOf(app, APP_BASE), {
+      verify: false,
       leave: true,
       usb: board.usb,
     }).catch((e: unknown) => e);
@@ -137,28 +143,30 @@ describe('download({ leave: true }) on our bootloader (manifestation tolerant)',
     await waitForMode(board, 'application');
   });
 
-  it('cable pulled during manifestation: InstallIncompleteError once the board is back in the bootloader', async () => {
+  it('cable pulled while the ABORT that ends the download writes the held block: found again running', async () => {
     const app = makeApp(APP_SIZE, 2);
     const { heldTimes } = await measureManifestation(app);
     const board = await createVirtualBoard();
     const device = await openBootloader(board);
     const mark = board.events.length;
-    // Between two slices of the first block: after the last data block, before the magic.
+    // Between two slices of the first block. The bootloader writes the whole held block
+    // inside that one request, and the board applies a request's flash work when it starts,
+    // so the pull lands after the magic word: the install is complete, and only seeing the
+    // board run the application tells the host so.
     const middle = Math.floor(heldTimes.length / 2);
     board.faults.unplugAt(board.clock.now() + (heldTimes[middle]! + heldTimes[middle + 1]!) / 2);
     restoreAfter(board, 300);
-    const error = await download(device, imageOf(app, APP_BASE), {
+    const result = await download(device, imageOf(app, APP_BASE), {
+      verify: false,
       leave: true,
       usb: board.usb,
-    }).catch((e: unknown) => e);
+    });
     expect(board.events.slice(mark).find((e) => e.type === 'fault')).toMatchObject({
       fault: 'unplug',
     });
-    expect(error).toMatchObject({ code: 'INSTALL_INCOMPLETE' });
-    expect(error).toBeInstanceOf(InstallIncompleteError);
-    expect((error as InstallIncompleteError).found).toBe('bootloader');
-    expect(board.mode).toBe('bootloader');
-    expectNoBootableImage(board, app);
+    expect(result).toMatchObject({ left: true, outcome: 'seen-running' });
+    expect(board.mode).toBe('application');
+    expect(flashDifference(board, APP_BASE, app)).toBeNull();
   });
 
   it('a board that does not come back in time: InstallIncompleteError after reconnectTimeoutMs', async () => {
@@ -169,6 +177,7 @@ describe('download({ leave: true }) on our bootloader (manifestation tolerant)',
     board.faults.cutPowerAfterFlashOps(dataOps + 3);
     const before = board.clock.now();
     const error = (await download(device, imageOf(app, APP_BASE), {
+      verify: false,
       leave: true,
       usb: board.usb,
       reconnectTimeoutMs: 2000,
@@ -187,9 +196,10 @@ describe('download({ leave: true }) on our bootloader (manifestation tolerant)',
     const board = await createVirtualBoard();
     const device = await openBootloader(board);
     board.faults.cutPowerAfterFlashOps(dataOps + 3);
-    const error = (await download(device, imageOf(app, APP_BASE), { leave: true }).catch(
-      (e: unknown) => e,
-    )) as InstallIncompleteError;
+    const error = (await download(device, imageOf(app, APP_BASE), {
+      verify: false,
+      leave: true,
+    }).catch((e: unknown) => e)) as InstallIncompleteError;
     expect(error).toMatchObject({ code: 'INSTALL_INCOMPLETE', found: 'not-searched' });
     expect(error).toBeInstanceOf(InstallIncompleteError);
   });
@@ -201,7 +211,11 @@ describe('download({ leave: true }) on our bootloader (manifestation tolerant)',
     const device = await openBootloader(board);
     board.faults.cutPowerAfterFlashOps(dataOps + heldOps);
     restoreAfter(board, 200);
-    const result = await download(device, imageOf(app, APP_BASE), { leave: true, usb: board.usb });
+    const result = await download(device, imageOf(app, APP_BASE), {
+      verify: false,
+      leave: true,
+      usb: board.usb,
+    });
     expect(result).toMatchObject({ left: true, outcome: 'seen-running' });
     expect(board.mode).toBe('application');
     expect(flashDifference(board, APP_BASE, app)).toBeNull();
