@@ -28,6 +28,8 @@ The board's flash lives in <flash-file> (created blank, with the bootloader, whe
 options (each also read from the environment variable named after it):
   --board ID              board id (STM32DFU_VUSB_BOARD, default blackpill-f411)
   --boot0                 hold Boot0 high: ST's ROM bootloader answers (STM32DFU_VUSB_BOOT0=1)
+  --button                hold the bootloader's button at power-on: it stays in DFU mode
+                          (STM32DFU_VUSB_BUTTON=1)
   --power-cut-after-ops N the supply drops after the board's N-th flash operation
                           (an erase or a program slice) (STM32DFU_VUSB_POWER_CUT_AFTER_OPS)
   --transfer-size N       wTransferSize the bootloader announces (STM32DFU_VUSB_TRANSFER_SIZE)
@@ -48,6 +50,7 @@ interface Options {
   command: string[];
   board: string;
   boot0: boolean;
+  button: boolean;
   powerCutAfterOps: number | undefined;
   transferSize: number | undefined;
   report: string | undefined;
@@ -65,6 +68,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       board: { type: 'string' },
       boot0: { type: 'boolean' },
+      button: { type: 'boolean' },
       'power-cut-after-ops': { type: 'string' },
       'transfer-size': { type: 'string' },
       report: { type: 'string' },
@@ -90,6 +94,7 @@ function parseOptions(argv: string[]): Options {
     command: argv.slice(split + 1),
     board: values.board ?? env.STM32DFU_VUSB_BOARD ?? 'blackpill-f411',
     boot0: values.boot0 ?? env.STM32DFU_VUSB_BOOT0 === '1',
+    button: values.button ?? env.STM32DFU_VUSB_BUTTON === '1',
     powerCutAfterOps: count(
       'the power cut (--power-cut-after-ops, STM32DFU_VUSB_POWER_CUT_AFTER_OPS)',
       values['power-cut-after-ops'] ?? env.STM32DFU_VUSB_POWER_CUT_AFTER_OPS,
@@ -169,9 +174,13 @@ export async function main(argv: string[]): Promise<number> {
     board: layout.board.id,
     flash: options.flashFile,
     boot0: options.boot0,
+    powered: false,
     ...(options.transferSize !== undefined ? { transferSize: options.transferSize } : {}),
   });
+  board.setButton(options.button);
+  board.power(true);
   await board.clock.sleep(SETTLE_BEFORE_MS);
+  board.setButton(false);
   if (options.powerCutAfterOps !== undefined)
     board.faults.cutPowerAfterFlashOps(options.powerCutAfterOps);
 
