@@ -1,0 +1,76 @@
+/** stm32dfu read <out> [--range ADDR:LEN]: read flash into a file; the format from its extension. */
+import { extname } from 'node:path';
+import { SparseImage } from '@stm32dfu/image-tools';
+import { type WritableImageFormat, writeImageFile } from '@stm32dfu/image-tools/node';
+import { upload } from '@stm32dfu/protocol';
+import { openOneBoard } from '../boards.js';
+import type { CommandContext, GlobalOptions } from '../cli.js';
+import { hex, layoutFor, openDfu, parseRange } from '../dfu.js';
+import { CliError, EXIT, type ExitStatus } from '../errors.js';
+
+const FORMATS: Readonly<Record<string, WritableImageFormat>> = {
+  '.bin': 'binary',
+  '.hex': 'ihex',
+  '.ihex': 'ihex',
+  '.srec': 'srec',
+  '.s19': 'srec',
+  '.mot': 'srec',
+  '.elf': 'elf',
+  '.dfu': 'dfuse',
+};
+
+export async function run(
+  args: unknown[],
+  options: GlobalOptions,
+  { output }: CommandContext,
+): Promise<ExitStatus> {
+  const out = args[0] as string;
+  const format = FORMATS[extname(out).toLowerCase()];
+  if (!format) {
+    throw new CliError(
+      'USAGE',
+      `${out}: cannot tell the format from "${extname(out) || 'no extension'}"; use one of ${Object.keys(FORMATS).join(', ')}.`,
+      EXIT.USAGE,
+    );
+  }
+  const handle = await openOneBoard(options, output);
+  try {
+    const layout = layoutFor(handle, options.board);
+    const range = options.range
+      ? parseRange(String(options.range))
+      : {
+          address: layout.partitions.application.start,
+          length: layout.partitions.application.size,
+        };
+    const dfu = await openDfu(handle, output);
+    const read = await upload(dfu, [range], {
+      onProgress: (e) => output.progress(handle.label, e),
+    });
+    await dfu.release();
+    const image = SparseImage.from(read);
+    const { vendorId, productId } = layout.board.usbIdentity;
+    const written = await writeImageFile(
+      out,
+      image,
+      format,
+      format === 'dfuse' ? { vendorId, productId } : undefined,
+    );
+    output.result(
+      {
+        command: 'read',
+        ok: true,
+        exitStatus: EXIT.OK,
+        board: handle.label,
+        file: out,
+        format,
+        address: range.address,
+        length: image.size,
+      },
+      () =>
+        `${handle.label}: read ${image.size} bytes from ${hex(range.address)} into ${written.path} (${format})`,
+    );
+    return EXIT.OK;
+  } finally {
+    await handle.close();
+  }
+}
