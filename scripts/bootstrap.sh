@@ -25,8 +25,10 @@ if ! command -v pnpm >/dev/null 2>&1 || [ "$(pnpm --version 2>/dev/null | cut -d
 fi
 
 # --- Debian packages ---------------------------------------------------------------------
-# demo: the memory map needs only Node.
-demo_packages=()
+# demo: the example application (arm gcc, cmake) and the virtual board's wasm core
+# (clang/lld); the firmware build also makes the host tests (cmocka) and the libusb stand-in.
+demo_packages=(clang-14 lld-14 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
+  cmake make gcc libcmocka-dev libusb-1.0-0-dev)
 # test: the firmware (arm gcc, cmake, cmocka), the virtual board's wasm core (clang/lld),
 # QEMU boot tests, the unmodified dfu-util and libusb.h for the libusb stand-in, independent
 # image tools for cross-checks, and Chromium for browser tests.

@@ -155,11 +155,14 @@ function describe(o: BoardOutcome): string {
     `wrote ${kb(p.writeBytes)}`,
     `skipped ${kb(p.skippedBytes)} unchanged`,
   ];
-  if (o.verified) parts.push(`verified (${o.verified})`);
+  if (o.verified && p.writeBytes > 0) parts.push(`verified (${o.verified})`);
   if (o.started !== undefined)
     parts.push(o.started ? 'application started' : 'stays in the bootloader');
-  if (o.boardMs !== undefined)
-    parts.push(`${(o.boardMs / 1000).toFixed(3)} s on the board's clock`);
+  if (o.boardMs !== undefined) {
+    const floor =
+      p.estimatedMs === undefined ? '' : ` (erase + program alone: ${(p.estimatedMs / 1000).toFixed(3)} s)`;
+    parts.push(`${(o.boardMs / 1000).toFixed(3)} s on the board's clock${floor}`);
+  }
   return `${o.board}: ${parts.join(', ')}`;
 }
 
