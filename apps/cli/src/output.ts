@@ -165,8 +165,8 @@ function createMultiBar(stream: NodeJS.WriteStream): MultiBarLike {
       stream,
       clearOnComplete: false,
       hideCursor: true,
-      format:
-        '{board} {phase} [{bar}] {percentage}% | {done}/{size} | {rate} | ETA {eta_formatted}',
+      format: '{board} {phase} [{bar}] {percentage}% {done}/{size} {rate} ETA {eta_formatted}',
+      barsize: 20,
       etaBuffer: 20,
     },
     cliProgress.Presets.shades_classic,

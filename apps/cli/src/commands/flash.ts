@@ -160,7 +160,9 @@ function describe(o: BoardOutcome): string {
     parts.push(o.started ? 'application started' : 'stays in the bootloader');
   if (o.boardMs !== undefined) {
     const floor =
-      p.estimatedMs === undefined ? '' : ` (erase + program alone: ${(p.estimatedMs / 1000).toFixed(3)} s)`;
+      p.estimatedMs === undefined
+        ? ''
+        : ` (erase + program alone: ${(p.estimatedMs / 1000).toFixed(3)} s)`;
     parts.push(`${(o.boardMs / 1000).toFixed(3)} s on the board's clock${floor}`);
   }
   return `${o.board}: ${parts.join(', ')}`;
