@@ -12,8 +12,8 @@ import {
   errorCodeOf,
   exitStatusOf,
 } from './errors.js';
-import { Output } from './output.js';
-import { loadProjectFile, type ProjectFile } from './project.js';
+import type { Output } from './output.js';
+import type { ProjectFile } from './project.js';
 
 export interface GlobalOptions {
   readonly json?: boolean;
@@ -53,8 +53,11 @@ export async function main(argv: readonly string[]): Promise<ExitStatus> {
     (...parsed: unknown[]) => {
       const options = parsed.pop() as GlobalOptions;
       ran = (async () => {
+        // Loaded here, not at the top: `stm32dfu --help` must not pay for them.
+        const { Output } = await import('./output.js');
         const output = new Output(options);
         try {
+          const { loadProjectFile } = await import('./project.js');
           const project = loadProjectFile(process.cwd());
           const merged = project ? { ...project.defaults, ...stripUndefined(options) } : options;
           const module = await load();
