@@ -8,8 +8,16 @@ import { EventEmitter } from 'node:events';
 import { WebUSBDevice } from 'usb';
 import type { LibusbDevice, NodeUsbModule } from '../src/node-usb.js';
 
-/** libusb's error numbers (libusb.h), for `errno`. */
+/**
+ * libusb's error numbers and transfer statuses (libusb.h), for `errno`: node-usb puts the
+ * transfer status there for a failed transfer, which its WebUSB layer reads for 'stall'.
+ */
 const ERRNO: Record<string, number> = {
+  LIBUSB_TRANSFER_ERROR: 1,
+  LIBUSB_TRANSFER_TIMED_OUT: 2,
+  LIBUSB_TRANSFER_STALL: 4,
+  LIBUSB_TRANSFER_NO_DEVICE: 5,
+  LIBUSB_TRANSFER_OVERFLOW: 6,
   LIBUSB_ERROR_IO: -1,
   LIBUSB_ERROR_ACCESS: -3,
   LIBUSB_ERROR_NO_DEVICE: -4,
