@@ -127,14 +127,14 @@ export function selectDevice(
   }
   const advice: string[] = [];
   const unread = devices.filter((d) => d.problem && d.serialNumber === undefined);
-  if (unread.length > 0 && (criteria.serialNumber !== undefined || named)) {
+  if (unread.length > 0 && named) {
     advice.push(
       `${unread.length} device(s) could not be opened to read their serial numbers: ${unread[0]!.problem!.message}`,
     );
   } else if (problems.length > 0) {
     advice.push(problems[0]!.message);
   }
-  const foreign = devices.filter((d) => d.foreign && matches(d, { ...criteria }));
+  const foreign = devices.filter((d) => d.foreign && matches(d, criteria));
   if (!named && foreign.length > 0) {
     advice.push(
       'DFU devices of other vendors are used only when named: select one by id, serial or path if it is the one you mean.',

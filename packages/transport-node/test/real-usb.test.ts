@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { TimeoutError } from '@stm32dfu/protocol';
 import { describe, expect, it } from 'vitest';
 import { loadNodeUsb, NodeUsbTransport } from '../src/index.js';
@@ -10,7 +11,9 @@ describe('the real node-usb', () => {
     const usb = await loadNodeUsb();
     expect(typeof usb.getDeviceList).toBe('function');
     const listing = await new NodeUsbTransport().list();
-    expect(listing.devices).toEqual([]);
+    expect(Array.isArray(listing.devices)).toBe(true);
+    // Without usbfs there is no bus at all; on a workstation a board may be plugged in.
+    if (!existsSync('/dev/bus/usb')) expect(listing.devices).toEqual([]);
     for (const d of listing.diagnostics) expect(d.code).toBe('USB_UNAVAILABLE');
   });
 
