@@ -56,6 +56,13 @@ export {
   TimeoutError,
   VerifyError,
 } from './errors.js';
+export {
+  type BoardSearch,
+  dfuProtocolsOf,
+  hasDfuModeInterface,
+  hasRuntimeInterface,
+  searchBoard,
+} from './find.js';
 export { contentOf, type FlashImage, type ImageSegment, normalizeImage } from './image.js';
 export {
   type DetachOptions,
