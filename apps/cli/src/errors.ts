@@ -66,12 +66,15 @@ export function exitStatusOf(error: unknown): ExitStatus {
       return EXIT.REFUSED_BY_DEVICE;
     case 'NO_DEVICE':
     case 'NOT_DFU':
+    case 'USB_UNAVAILABLE':
       return EXIT.NO_DEVICE;
-    case 'AMBIGUOUS_DEVICE':
+    case 'AMBIGUOUS':
       return EXIT.AMBIGUOUS_DEVICE;
-    case 'PERMISSION_DENIED':
-    case 'DRIVER':
+    case 'ACCESS_DENIED':
+    case 'BUSY':
+    case 'NO_DRIVER':
       return EXIT.PERMISSION;
+    case 'TRANSFER':
     case 'STALL':
     case 'TIMEOUT':
     case 'DEVICE_GONE':
