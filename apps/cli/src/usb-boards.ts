@@ -3,11 +3,14 @@
  * --device VID:PID, --serial (repeatable), --path, --all; --wait for a board to appear.
  * Loaded only by commands that touch USB, so `stm32dfu --help` never loads node-usb.
  */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { realClock } from '@stm32dfu/protocol';
 import {
   type DeviceCriteria,
   type DfuDeviceInfo,
   formatDeviceInfo,
+  type NodeUsbModule,
   NodeUsbTransport,
   parseUsbId,
   TransportError,
@@ -42,8 +45,21 @@ function waitMs(options: SelectionOptions): number {
   return seconds * 1000;
 }
 
+/**
+ * STM32DFU_USB_MODULE names a module whose default export stands in for node-usb (a
+ * `NodeUsbModule`): a recorded or simulated bus for tests and demonstrations.
+ */
+function usbModuleOverride(): { usb: () => Promise<NodeUsbModule> } | undefined {
+  const path = process.env.STM32DFU_USB_MODULE;
+  if (!path) return undefined;
+  return {
+    usb: async () => (await import(pathToFileURL(resolve(path)).href)).default as NodeUsbModule,
+  };
+}
+
 function transportFor(output: Output): NodeUsbTransport {
   return new NodeUsbTransport({
+    ...usbModuleOverride(),
     onKernelDriverDetached: (device, n) =>
       output.info(`${device}: detached the kernel driver from interface ${n}`),
   });
