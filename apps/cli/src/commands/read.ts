@@ -1,23 +1,12 @@
 /** stm32dfu read <out> [--range ADDR:LEN]: read flash into a file; the format from its extension. */
-import { extname } from 'node:path';
 import { SparseImage } from '@stm32dfu/image-tools';
-import { type WritableImageFormat, writeImageFile } from '@stm32dfu/image-tools/node';
+import { writeImageFile } from '@stm32dfu/image-tools/node';
 import { upload } from '@stm32dfu/protocol';
 import { openOneBoard } from '../boards.js';
 import type { CommandContext, GlobalOptions } from '../cli.js';
 import { hex, layoutFor, openDfu, parseRange } from '../dfu.js';
-import { CliError, EXIT, type ExitStatus } from '../errors.js';
-
-const FORMATS: Readonly<Record<string, WritableImageFormat>> = {
-  '.bin': 'binary',
-  '.hex': 'ihex',
-  '.ihex': 'ihex',
-  '.srec': 'srec',
-  '.s19': 'srec',
-  '.mot': 'srec',
-  '.elf': 'elf',
-  '.dfu': 'dfuse',
-};
+import { EXIT, type ExitStatus } from '../errors.js';
+import { formatForPath } from './convert.js';
 
 export async function run(
   args: unknown[],
@@ -25,14 +14,7 @@ export async function run(
   { output }: CommandContext,
 ): Promise<ExitStatus> {
   const out = args[0] as string;
-  const format = FORMATS[extname(out).toLowerCase()];
-  if (!format) {
-    throw new CliError(
-      'USAGE',
-      `${out}: cannot tell the format from "${extname(out) || 'no extension'}"; use one of ${Object.keys(FORMATS).join(', ')}.`,
-      EXIT.USAGE,
-    );
-  }
+  const format = formatForPath(out);
   const handle = await openOneBoard(options, output);
   try {
     const layout = layoutFor(handle, options.board);
