@@ -43,7 +43,10 @@ function step(title) {
 
 function stm32dfu(...args) {
   console.log(`$ stm32dfu ${args.map((a) => a.replace(root, '').replace(dir, '.')).join(' ')}`);
-  const r = spawnSync('node', [join(root, 'apps/cli/dist/bin.js'), ...args], { stdio: 'inherit', cwd: dir });
+  const r = spawnSync('node', [join(root, 'apps/cli/dist/bin.js'), ...args], {
+    stdio: 'inherit',
+    cwd: dir,
+  });
   if (r.status !== 0) {
     console.error(`\nstm32dfu ${args[0]} failed (exit status ${r.status}).`);
     rmSync(dir, { recursive: true, force: true });
@@ -75,7 +78,9 @@ try {
 
   step('Ask the running application to go back into the bootloader (no button, no Boot0)');
   stm32dfu('detach', '--sim', sim);
-  console.log(`\nDone. The board's state is in ${join(dir, sim)}; try: pnpm stm32dfu info --sim ${join(dir, sim)}`);
+  console.log(
+    `\nDone. The board's state is in ${join(dir, sim)}; try: pnpm stm32dfu info --sim ${join(dir, sim)}`,
+  );
 } finally {
   // Keep the board file for a look afterwards; the temporary images go.
   rmSync(join(dir, 'app-1.2.4.bin'), { force: true });

@@ -57,7 +57,7 @@ function usbModuleOverride(): { usb: () => Promise<NodeUsbModule> } | undefined 
   };
 }
 
-function transportFor(output: Output): NodeUsbTransport {
+export function transportFor(output: Output): NodeUsbTransport {
   return new NodeUsbTransport({
     ...usbModuleOverride(),
     onKernelDriverDetached: (device, n) =>

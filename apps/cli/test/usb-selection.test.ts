@@ -113,3 +113,25 @@ describe('selecting USB boards', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 });
+
+describe('udev and doctor', () => {
+  it('udev prints a rule for our ids and ST ROM, giving the seat user access', () => {
+    const r = cli(['udev'], []);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/ATTR\{idVendor\}=="1209", ATTR\{idProduct\}=="0001"/);
+    expect(r.stdout).toMatch(/ATTR\{idVendor\}=="0483", ATTR\{idProduct\}=="df11"/);
+    expect(r.stdout).toMatch(/TAG\+="uaccess"/);
+  });
+
+  it('doctor reports the usb module, the udev rule and the boards it sees', () => {
+    const r = cli(['doctor', '--json'], two);
+    expect(r.status, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+      checks: { name: string; ok: boolean; detail: string }[];
+    };
+    const byName = Object.fromEntries(result.checks.map((c) => [c.name, c]));
+    expect(byName['usb module']?.ok).toBe(true);
+    expect(byName['boards']?.detail).toMatch(/^2 DFU-capable device\(s\) among 2 USB device\(s\)/);
+    if (process.platform === 'linux') expect(byName['udev rule']).toBeDefined();
+  });
+});

@@ -4,13 +4,7 @@
  * each with what to do.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import {
-  loadNodeUsb,
-  NodeUsbTransport,
-  setupAdvice,
-  UDEV_RULES_PATH,
-  udevRules,
-} from '@stm32dfu/transport-node';
+import { loadNodeUsb, setupAdvice, UDEV_RULES_PATH, udevRules } from '@stm32dfu/transport-node';
 import type { CommandContext, GlobalOptions } from '../cli.js';
 import { EXIT, type ExitStatus } from '../errors.js';
 
@@ -66,7 +60,8 @@ export async function run(
     ),
   });
   if (moduleLoads) {
-    const listing = await new NodeUsbTransport().list();
+    const { transportFor } = await import('../usb-boards.js');
+    const listing = await transportFor(output).list();
     checks.push({
       name: 'boards',
       ok: listing.diagnostics.length === 0,
