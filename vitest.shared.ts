@@ -7,6 +7,9 @@ export const sharedConfig = defineConfig({
   ssr: { resolve: { conditions: ['@stm32dfu/source'] } },
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // A hang limit only: turbo runs several packages' tests at once on 2 cores, and a test
+    // that takes 2 s alone can take 10 s then. Durations are measured in benchmarks.
+    testTimeout: 30_000,
     reporters: ['default', 'json'],
     outputFile: { json: 'reports/vitest.json' },
   },
