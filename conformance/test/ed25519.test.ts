@@ -3,7 +3,7 @@
  * against OpenSSL through Node's crypto: RFC 8032's test vectors, 10,000 random keys and
  * messages, and tampered signatures — bit flips in R, S and the message, truncation, a
  * non-canonical S (S + L), the wrong key. Every answer must be OpenSSL's. Also its SHA-512
- * against OpenSSL's on random lengths around the block boundaries.
+ * and SHA-256 (the signed image's digest) against OpenSSL's, at every length to 300 bytes.
  */
 import { spawn } from 'node:child_process';
 import {
@@ -192,6 +192,16 @@ describe.skipIf(missing !== undefined)(
       }
       const { accepted } = await expectOpenSslAnswers(cases);
       expect(accepted).toBe(0);
+    });
+
+    it('computes SHA-256 as OpenSSL does, at every length to 300 bytes and on 100 kB', async () => {
+      const messages: Buffer[] = [];
+      for (let n = 0; n <= 300; n++) messages.push(randomBytes(n));
+      messages.push(randomBytes(100 * 1024));
+      const answers = await tool(messages.map((m) => `sha256 ${m.toString('hex')}`));
+      for (const [i, m] of messages.entries()) {
+        expect(answers[i], `${m.length} bytes`).toBe(createHash('sha256').update(m).digest('hex'));
+      }
     });
 
     it('computes SHA-512 as OpenSSL does, at every length around the 112- and 128-byte block edges', async () => {

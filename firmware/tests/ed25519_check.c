@@ -1,13 +1,15 @@
-/* ed25519_check — the bootloader's Ed25519 verification and SHA-512 on the host, for the
+/* ed25519_check — the bootloader's Ed25519 verification, SHA-512 and SHA-256 on the host, for the
  * differential tests against OpenSSL (conformance/test/ed25519.test.ts). One request per
  * stdin line, one answer per stdout line:
  *   verify <public key hex> <signature hex> <message hex>   ->  1 or 0
- *   sha512 <message hex>                                     ->  the digest, hex          */
+ *   sha512 <message hex>                                     ->  the digest, hex
+ *   sha256 <message hex>                                     ->  the digest, hex          */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ed25519_verify.h"
+#include "sha256.h"
 #include "sha512.h"
 
 static size_t from_hex(const char *text, uint8_t *out, size_t room) {
@@ -49,6 +51,16 @@ int main(void) {
       sha512_update(&h, message, nm);
       sha512_final(&h, digest);
       for (unsigned i = 0; i < 64u; i++) printf("%02x", digest[i]);
+      printf("\n");
+    } else if (strcmp(op, "sha256") == 0) {
+      const char *msg = strtok(NULL, " ");
+      const size_t nm = msg ? from_hex(msg, message, sizeof message) : 0;
+      uint8_t digest[32];
+      sha256_t h;
+      sha256_init(&h);
+      sha256_update(&h, message, nm);
+      sha256_final(&h, digest);
+      for (unsigned i = 0; i < 32u; i++) printf("%02x", digest[i]);
       printf("\n");
     } else {
       printf("?\n");
