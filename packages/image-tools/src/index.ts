@@ -59,6 +59,17 @@ export {
   readImage,
 } from './read-image.js';
 export {
+  appendSignatureTrailer,
+  encodeSignedBlock,
+  readSignatureTrailer,
+  SIGNATURE_FORMAT,
+  SIGNATURE_MAGIC,
+  SIGNATURE_TRAILER_LENGTH,
+  SIGNED_BLOCK_LENGTH,
+  type SignatureTrailer,
+  type SignedBlock,
+} from './signature.js';
+export {
   type AddressSpan,
   type BuildOptions,
   type ChunkOptions,

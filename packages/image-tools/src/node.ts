@@ -225,3 +225,16 @@ export async function writeImageFile<F extends WritableImageFormat>(
   }
   return { path, format, size: bytes.length, ...(base !== undefined && { base }) };
 }
+
+export {
+  boardIdOf,
+  checkSignature,
+  keyIdOf,
+  privateKeyFromSeed,
+  publicKeyFromRaw,
+  rawPublicKey,
+  type SignatureCheck,
+  type SignatureVerdict,
+  type SignImageOptions,
+  signImage,
+} from './signature-node.js';

@@ -1,0 +1,194 @@
+/**
+ * Signing and checking signed images with Node's crypto (Ed25519, RFC 8032; SHA-256): the
+ * host side of docs/signed-firmware.md. The bootloader's check (firmware/src/crypto/
+ * signature.c) gives the same verdicts on the same vectors (fixtures/signature-vectors.txt).
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  sign,
+  verify,
+} from 'node:crypto';
+import { hex, ImageError } from './errors.js';
+import {
+  appendSignatureTrailer,
+  encodeSignedBlock,
+  readSignatureTrailer,
+  SIGNATURE_FORMAT,
+  type SignatureTrailer,
+} from './signature.js';
+import { type ImageLike, SparseImage } from './sparse-image.js';
+import { readStamp, STAMP_MAGIC, type StampRegion } from './stamp.js';
+
+/** DER prefixes that wrap a raw 32-byte Ed25519 key (RFC 8410). */
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function firstWord(bytes: Uint8Array): number {
+  const digest = createHash('sha256').update(bytes).digest();
+  return digest.readUInt32LE(0);
+}
+
+/** The key id in a trailer: the first 4 bytes of SHA-256 of the raw public key, little-endian. */
+export function keyIdOf(publicKey: Uint8Array): number {
+  return firstWord(publicKey);
+}
+
+/** The board id in a trailer: the first 4 bytes of SHA-256 of the board id string. */
+export function boardIdOf(boardId: string): number {
+  return firstWord(new TextEncoder().encode(boardId));
+}
+
+export function rawPublicKey(key: KeyObject): Uint8Array {
+  const der = (key.type === 'private' ? createPublicKey(key) : key).export({
+    format: 'der',
+    type: 'spki',
+  });
+  return new Uint8Array(der.subarray(SPKI_PREFIX.length));
+}
+
+export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+/** An Ed25519 private key from its 32-byte seed (RFC 8032 §5.1.5's secret key). */
+export function privateKeyFromSeed(seed: Uint8Array): KeyObject {
+  return createPrivateKey({
+    key: Buffer.concat([PKCS8_PREFIX, seed]),
+    format: 'der',
+    type: 'pkcs8',
+  });
+}
+
+export interface SignImageOptions {
+  readonly privateKey: KeyObject;
+  readonly securityCounter: number;
+  /** The board the image is for (its layout id, e.g. "blackpill-f411"). */
+  readonly boardId: string;
+}
+
+/** Sign a stamped image: the trailer goes right after the stamped length. */
+export function signImage(
+  image: ImageLike,
+  region: StampRegion,
+  options: SignImageOptions,
+): SparseImage {
+  const img = SparseImage.from(image);
+  const stamp = readStamp(img, region);
+  if (stamp.magic !== STAMP_MAGIC) {
+    throw new ImageError(
+      'INVALID_ARGUMENT',
+      `The image is not stamped at ${hex(region.start + 0x1c)}: stamp it before signing.`,
+    );
+  }
+  if (
+    !Number.isInteger(options.securityCounter) ||
+    options.securityCounter < 0 ||
+    options.securityCounter > 0xffffffff
+  ) {
+    throw new ImageError(
+      'INVALID_ARGUMENT',
+      `The security counter ${options.securityCounter} is not a 32-bit unsigned number.`,
+    );
+  }
+  const body = img.read(region.start, stamp.length, 0xff);
+  const block = encodeSignedBlock({
+    format: SIGNATURE_FORMAT,
+    imageLength: stamp.length,
+    version: stamp.version,
+    securityCounter: options.securityCounter,
+    boardId: boardIdOf(options.boardId),
+    keyId: keyIdOf(rawPublicKey(options.privateKey)),
+    digest: createHash('sha256').update(body).digest(),
+  });
+  const signature = sign(null, block, options.privateKey);
+  return appendSignatureTrailer(img, region, block, signature);
+}
+
+export type SignatureVerdict =
+  | 'valid'
+  | 'missing'
+  | 'bad-format'
+  | 'wrong-length'
+  | 'wrong-board'
+  | 'unknown-key'
+  | 'bad-digest'
+  | 'bad-signature';
+
+export interface SignatureCheck {
+  readonly verdict: SignatureVerdict;
+  readonly trailer?: SignatureTrailer;
+  /** One sentence for people. */
+  readonly message: string;
+}
+
+/** What the bootloader will say about an image's signature, in the same order of checks. */
+export function checkSignature(
+  image: ImageLike,
+  region: StampRegion,
+  options: { readonly publicKeys: readonly Uint8Array[]; readonly boardId: string },
+): SignatureCheck {
+  const img = SparseImage.from(image);
+  const trailer = readSignatureTrailer(img, region);
+  if (!trailer)
+    return {
+      verdict: 'missing',
+      message: 'The image is not signed: no signature trailer follows the stamped image.',
+    };
+  const stamp = readStamp(img, region);
+  const at = hex(trailer.address);
+  if (trailer.format !== SIGNATURE_FORMAT) {
+    return {
+      verdict: 'bad-format',
+      trailer,
+      message: `The signature at ${at} has format ${trailer.format}; this version reads format ${SIGNATURE_FORMAT}.`,
+    };
+  }
+  if (trailer.imageLength !== stamp.length) {
+    return {
+      verdict: 'wrong-length',
+      trailer,
+      message: `The signature at ${at} covers ${trailer.imageLength} bytes, the stamp ${stamp.length}.`,
+    };
+  }
+  if (trailer.boardId !== boardIdOf(options.boardId)) {
+    return {
+      verdict: 'wrong-board',
+      trailer,
+      message: `The image at ${at} is signed for another board, not ${options.boardId}.`,
+    };
+  }
+  const key = options.publicKeys.find((k) => keyIdOf(k) === trailer.keyId);
+  if (!key) {
+    return {
+      verdict: 'unknown-key',
+      trailer,
+      message: `The image is signed with key ${hex(trailer.keyId)}, which the board does not hold.`,
+    };
+  }
+  const digest = createHash('sha256')
+    .update(img.read(region.start, stamp.length, 0xff))
+    .digest();
+  if (!digest.equals(Buffer.from(trailer.digest))) {
+    return {
+      verdict: 'bad-digest',
+      trailer,
+      message:
+        'The image differs from what was signed: its SHA-256 does not match the signature trailer.',
+    };
+  }
+  if (!verify(null, trailer.signedBlock, publicKeyFromRaw(key), trailer.signature)) {
+    return {
+      verdict: 'bad-signature',
+      trailer,
+      message: `The signature at ${at} does not check with key ${hex(trailer.keyId)}.`,
+    };
+  }
+  return {
+    verdict: 'valid',
+    trailer,
+    message: `Signed with key ${hex(trailer.keyId)}, security counter ${trailer.securityCounter}.`,
+  };
+}

@@ -1,0 +1,83 @@
+/**
+ * Signed images (docs/signed-firmware.md): the host's verdicts on the shared vectors, which
+ * the bootloader's C check must give too (firmware/tests/test_signature.c), and signing.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  readBinary,
+  readSignatureTrailer,
+  SIGNATURE_TRAILER_LENGTH,
+  SparseImage,
+  stampImage,
+} from '../src/index.ts';
+import { boardIdOf, checkSignature, rawPublicKey, signImage } from '../src/node.ts';
+
+const REGION = { start: 0x08008000, size: 480 * 1024 };
+const lines = readFileSync(new URL('../fixtures/signature-vectors.txt', import.meta.url), 'utf8')
+  .split('\n')
+  .filter((l) => l && !l.startsWith('#'))
+  .map((l) => l.split(' '));
+const key = Buffer.from(lines.find((l) => l[0] === 'key')![1]!, 'hex');
+const [, board, boardWord] = lines.find((l) => l[0] === 'board')!;
+const vectors = lines.filter((l) => l[0] === 'signed');
+
+describe('signed-image vectors', () => {
+  it('the board id word is the first word of SHA-256 of the board id', () => {
+    expect(boardIdOf(board!)).toBe(Number.parseInt(boardWord!, 16));
+  });
+
+  for (const [, name, base, verdict, counter, image] of vectors) {
+    it(`${name}: ${verdict}`, () => {
+      const img = readBinary(Buffer.from(image!, 'hex'), { base: Number.parseInt(base!, 16) });
+      const check = checkSignature(img, REGION, { publicKeys: [key], boardId: board! });
+      expect(check.verdict, check.message).toBe(verdict);
+      if (verdict !== 'missing') expect(check.trailer?.securityCounter).toBe(Number(counter));
+    });
+  }
+});
+
+describe('signImage', () => {
+  function stamped(length: number): SparseImage {
+    const bytes = new Uint8Array(length).fill(0x11);
+    new DataView(bytes.buffer).setUint32(0, 0x20020000, true);
+    new DataView(bytes.buffer).setUint32(4, 0x08008101, true);
+    bytes.fill(0, 0x1c, 0x2c);
+    return stampImage(SparseImage.fromBytes(REGION.start, bytes), REGION, { version: '2.0.0' });
+  }
+
+  it('appends a 128-byte trailer at the stamped length that checks with the signing key only', () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const other = rawPublicKey(generateKeyPairSync('ed25519').publicKey);
+    const signed = signImage(stamped(1000), REGION, {
+      privateKey,
+      securityCounter: 9,
+      boardId: 'blackpill-f411',
+    });
+    expect(signed.end - signed.start).toBe(1000 + SIGNATURE_TRAILER_LENGTH);
+    const trailer = readSignatureTrailer(signed, REGION)!;
+    expect(trailer.address).toBe(REGION.start + 1000);
+    expect(trailer).toMatchObject({ securityCounter: 9, version: 0x02000000, imageLength: 1000 });
+    const mine = rawPublicKey(privateKey);
+    expect(
+      checkSignature(signed, REGION, { publicKeys: [other, mine], boardId: 'blackpill-f411' })
+        .verdict,
+    ).toBe('valid');
+    expect(
+      checkSignature(signed, REGION, { publicKeys: [other], boardId: 'blackpill-f411' }).verdict,
+    ).toBe('unknown-key');
+  });
+
+  it('refuses an unstamped image and one whose signature would not fit the region', () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const raw = SparseImage.fromBytes(REGION.start, new Uint8Array(64));
+    expect(() => signImage(raw, REGION, { privateKey, securityCounter: 0, boardId: 'x' })).toThrow(
+      /not stamped/,
+    );
+    const full = stamped(REGION.size - 64);
+    expect(() => signImage(full, REGION, { privateKey, securityCounter: 0, boardId: 'x' })).toThrow(
+      /application region holds/,
+    );
+  });
+});
