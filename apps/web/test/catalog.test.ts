@@ -107,7 +107,7 @@ describe('a release catalog', () => {
     server.use(
       http.get(`${BASE}files/widget-1.2.0.bin`, () => {
         const tampered = firmware.slice();
-        tampered[100] ^= 1;
+        tampered[100] = (tampered[100] ?? 0) ^ 1;
         return HttpResponse.arrayBuffer(tampered.buffer);
       }),
     );
