@@ -1,0 +1,42 @@
+/** A chosen image: any image-tools format, checked against the board, stamped if it is not. */
+import {
+  ImageError,
+  readImage,
+  type SparseImage,
+  stampImage,
+  validateImage,
+} from '@stm32dfu/image-tools';
+import type { BoardLayout } from '@stm32dfu/layout';
+
+export interface ChosenImage {
+  readonly name: string;
+  readonly format: string;
+  readonly image: SparseImage;
+  readonly stampedHere: boolean;
+  readonly warnings: readonly string[];
+}
+
+export function loadImage(
+  bytes: Uint8Array,
+  name: string,
+  layout: BoardLayout,
+  address?: number,
+): ChosenImage {
+  const read = readImage(bytes, {
+    fileName: name,
+    base: address ?? layout.partitions.application.start,
+  });
+  const report = validateImage(read.image, layout, { file: name });
+  let image = read.image;
+  let stampedHere = false;
+  if (report.stamp && report.stamp.verdict !== 'valid') {
+    image = stampImage(image, layout, { version: '0.0.0' });
+    stampedHere = true;
+  }
+  return { name, format: read.format, image, stampedHere, warnings: report.warnings };
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof ImageError) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,155 @@
+/** The one-button install: into the bootloader, plan, erase, write, verify, start the app. */
+import {
+  AbortError,
+  type DfuDevice,
+  type DownloadResult,
+  download,
+  type FlashImage,
+  type FlashPlan,
+  type ProgressEvent,
+  planDownload,
+} from '@stm32dfu/protocol';
+import { type Connection, refresh } from './board.js';
+
+export type InstallPhase = 'connecting' | 'comparing' | 'erase' | 'write' | 'verify' | 'starting';
+
+export interface PhaseProgress {
+  readonly phase: InstallPhase;
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  /** Bytes per second on the board's clock (virtual time for the virtual board). */
+  readonly rate: number | undefined;
+  /** Seconds left in this phase at that rate. */
+  readonly etaSeconds: number | undefined;
+}
+
+export interface InstallOptions {
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (p: PhaseProgress) => void;
+  readonly log?: (line: string) => void;
+  /** Rewrite every touched sector instead of only those that differ. */
+  readonly full?: boolean;
+}
+
+export interface InstallOutcome {
+  readonly result: DownloadResult;
+  /** Board time the install took, ms. */
+  readonly elapsedMs: number;
+}
+
+const PHASE: Record<ProgressEvent['phase'], InstallPhase> = {
+  read: 'comparing',
+  erase: 'erase',
+  write: 'write',
+  verify: 'verify',
+};
+
+/** Opens the board in DFU mode (detaching a running application), logging what it does. */
+export async function openForInstall(
+  connection: Connection,
+  options: InstallOptions,
+): Promise<DfuDevice> {
+  const { transport } = connection;
+  const dfu = await transport.openBootloader(connection.device, {
+    ...(options.signal ? { signal: options.signal } : {}),
+    onDetach: () =>
+      options.log?.('the application is running: sending it into the bootloader (DETACH)'),
+  });
+  connection.device = dfu.usb;
+  return dfu;
+}
+
+/** Which sectors the image would change on this board, without writing anything. */
+export async function previewPlan(dfu: DfuDevice, image: FlashImage, connection: Connection) {
+  return planDownload(dfu, image, { timings: connection.layout.chip.timings });
+}
+
+export async function install(
+  connection: Connection,
+  image: FlashImage,
+  options: InstallOptions = {},
+): Promise<InstallOutcome> {
+  const clock = connection.transport.clock;
+  const started = clock.now();
+  const log = options.log ?? (() => {});
+  let phase: InstallPhase = 'connecting';
+  let phaseStart = started;
+  options.onProgress?.({
+    phase,
+    bytesDone: 0,
+    bytesTotal: 1,
+    rate: undefined,
+    etaSeconds: undefined,
+  });
+  const dfu = await openForInstall(connection, options);
+  log(
+    `bootloader open: serial ${dfu.serialNumber ?? 'none'}, transfer size ${dfu.transferSize} bytes`,
+  );
+  try {
+    const result = await download(dfu, image, {
+      verify: true,
+      leave: true,
+      differential: !options.full,
+      usb: connection.transport.usb,
+      timings: connection.layout.chip.timings,
+      ...(options.signal ? { signal: options.signal } : {}),
+      onProgress: (event) => {
+        const next = PHASE[event.phase];
+        if (next !== phase) {
+          phase = next;
+          phaseStart = clock.now();
+          log(`${phase}: ${event.bytesTotal} bytes`);
+        }
+        const seconds = (clock.now() - phaseStart) / 1000;
+        const rate = seconds > 0 ? event.bytesDone / seconds : undefined;
+        const etaSeconds = rate ? (event.bytesTotal - event.bytesDone) / rate : undefined;
+        options.onProgress?.({
+          phase,
+          bytesDone: event.bytesDone,
+          bytesTotal: event.bytesTotal,
+          rate,
+          etaSeconds,
+        });
+      },
+    });
+    options.onProgress?.({
+      phase: 'starting',
+      bytesDone: 1,
+      bytesTotal: 1,
+      rate: undefined,
+      etaSeconds: 0,
+    });
+    log(summarizeResult(result.plan, result));
+    if (result.left) await refresh(connection).catch(() => {});
+    return { result, elapsedMs: clock.now() - started };
+  } catch (error) {
+    if (error instanceof AbortError) {
+      // ABORT brings the bootloader back to dfuIDLE; the partial image has no valid stamp,
+      // so the board stays in the bootloader, ready for the next install.
+      await dfu.ensureIdle(undefined, 'cancel').catch(() => {});
+      log('cancelled: the board stays in the bootloader; install again to finish');
+    }
+    throw error;
+  }
+}
+
+export function summarizeResult(plan: FlashPlan, result?: DownloadResult): string {
+  const kb = (n: number) => `${Math.round(n / 1024)} kB`;
+  const parts = [
+    `erased ${kb(plan.eraseBytes)}`,
+    `wrote ${kb(plan.writeBytes)}`,
+    `skipped ${kb(plan.skippedBytes)} unchanged`,
+  ];
+  if (result && result.verified !== 'off') parts.push(`verified (${result.verified})`);
+  if (result?.left) parts.push('application started');
+  return parts.join(', ');
+}
+
+export function formatRate(p: PhaseProgress): string {
+  const pct = p.bytesTotal > 0 ? Math.floor((100 * p.bytesDone) / p.bytesTotal) : 0;
+  const parts = [`${pct} %`];
+  if (p.rate) parts.push(`${(p.rate / 1024).toFixed(1)} kB/s`);
+  if (p.etaSeconds !== undefined && p.etaSeconds > 0)
+    parts.push(`${p.etaSeconds.toFixed(1)} s left`);
+  return parts.join(' · ');
+}
