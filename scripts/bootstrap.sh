@@ -31,9 +31,10 @@ demo_packages=(clang-14 lld-14 gcc-arm-none-eabi libnewlib-arm-none-eabi binutil
   cmake make gcc libcmocka-dev libusb-1.0-0-dev)
 # test: the firmware (arm gcc, cmake, cmocka), the virtual board's wasm core (clang/lld),
 # QEMU boot tests, the unmodified dfu-util and libusb.h for the libusb stand-in, independent
-# image tools for cross-checks, and Chromium for browser tests.
+# image tools for cross-checks, Chromium for browser tests, and socat for the pseudo-terminal
+# pair that stands in for a serial relay board.
 test_packages=(clang-14 lld-14 gcc-arm-none-eabi libnewlib-arm-none-eabi binutils-arm-none-eabi
-  cmake make gcc libcmocka-dev libusb-1.0-0-dev qemu-system-arm dfu-util srecord chromium)
+  cmake make gcc libcmocka-dev libusb-1.0-0-dev qemu-system-arm dfu-util srecord chromium socat)
 case "$profile" in
   demo) wanted=("${demo_packages[@]}") ;;
   test) wanted=("${test_packages[@]}") ;;

@@ -1,0 +1,64 @@
+/**
+ * The images the scenarios flash: the example application and the bootloader from the
+ * firmware build, stamped with the versions a scenario needs, and a full-region image of
+ * pseudo-random code for the big downloads.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { SparseImage, stampImage } from '@stm32dfu/image-tools';
+import type { BoardLayout } from '@stm32dfu/layout';
+import { HilError } from './errors.js';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface FirmwareFiles {
+  readonly app: string;
+  readonly bootloader: string;
+}
+
+export function firmwareFiles(boardId: string): FirmwareFiles {
+  const dir = `${REPO_ROOT}firmware/build/${boardId}`;
+  return {
+    app: `${dir}/app/app.bin`,
+    bootloader: `${dir}/src/port/stm32f4/bootloader.bin`,
+  };
+}
+
+export function readFirmware(path: string): Uint8Array {
+  if (!existsSync(path)) {
+    throw new HilError(
+      'UNSUPPORTED',
+      `${path} is missing: build the firmware first (bash firmware/scripts/build.sh, or pnpm turbo run build).`,
+    );
+  }
+  return new Uint8Array(readFileSync(path));
+}
+
+/** `raw` stamped for the application region with `version` (contract 4). */
+export function stamped(raw: Uint8Array, layout: BoardLayout, version: string): Uint8Array {
+  const region = layout.partitions.application;
+  const image = stampImage(SparseImage.fromBytes(region.start, raw), region, { version });
+  return image.read(region.start, raw.length, 0xff);
+}
+
+/** A bootable image of `size` bytes of pseudo-random code (SP, reset vector, stamp). */
+export function syntheticApp(
+  layout: BoardLayout,
+  size: number,
+  seed: number,
+  version = '2.0.0',
+): Uint8Array {
+  const base = layout.partitions.application.start;
+  const image = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    image[i] = x >>> 24;
+  }
+  const view = new DataView(image.buffer);
+  const sram = layout.chip.sram[0]!;
+  view.setUint32(0, sram.start + sram.size, true);
+  view.setUint32(4, (base + 0x101) >>> 0, true);
+  image.fill(0, 0x1c, 0x2c); // reserved vector slots 7–10, where the stamp goes
+  return stamped(image, layout, version);
+}

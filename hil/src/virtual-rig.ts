@@ -1,0 +1,139 @@
+/**
+ * The virtual rig: a virtual board in this process (pins, power, faults, virtual clock)
+ * behind a virtual relay. A CLI or dfu-util step hands the board to that program the way a
+ * lab hands a board to a tool: the board is switched off here, its flash goes into a file
+ * the program powers on (`--sim`, `scripts/with-virtual-usb`), and what the program left in
+ * flash is the board's flash when it is switched on here again.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { getLayout } from '@stm32dfu/layout';
+import { hasRuntimeInterface } from '@stm32dfu/protocol';
+import { createVirtualBoard, type NodeVirtualBoard } from '@stm32dfu/virtual-board/node';
+import { parseRigConfig, type RigConfig } from './config.js';
+import { HilError } from './errors.js';
+import { firmwareFiles, REPO_ROOT } from './images.js';
+import { VirtualRelay } from './relay/virtual.js';
+import { RelayRig } from './relay-rig.js';
+import { type CliRun, installed, runCli, runProgram, type ToolRun } from './rig.js';
+
+const SIM_MAGIC = 'STM32SIM';
+
+export const VIRTUAL_RIG_CONFIG = {
+  name: 'virtual',
+  board: 'blackpill-f411',
+  serial: '000000000000000000000000', // replaced by the board's own
+  relay: { driver: 'virtual', channels: { boot0: 1, nrst: 2, power: 3 } },
+  timings: { resetPulseMs: 50, settleMs: 200, enumerateTimeoutMs: 3000 },
+  powerCut: { samples: 50 },
+  soak: { cycles: 3 },
+};
+
+export class VirtualRig extends RelayRig {
+  readonly kind = 'virtual' as const;
+  readonly powerCutUnit = 'flash-ops' as const;
+  readonly serialNumber: string;
+  readonly board: NodeVirtualBoard;
+  readonly #dir = mkdtempSync(join(tmpdir(), 'stm32dfu-hil-'));
+
+  constructor(board: NodeVirtualBoard, config: RigConfig) {
+    super({
+      config,
+      layout: board.layout,
+      clock: board.clock,
+      usb: board.usb,
+      relay: new VirtualRelay(board, config.relay.channels),
+    });
+    this.board = board;
+    this.serialNumber = board.serialNumber;
+  }
+
+  armPowerCut(ops: number): { cancel(): void } {
+    this.board.faults.cutPowerAfterFlashOps(ops);
+    return { cancel: () => this.board.faults.clear() };
+  }
+
+  async applicationEvidence(timeoutMs: number): Promise<string> {
+    const until = this.clock.now() + timeoutMs;
+    for (;;) {
+      const device = this.board.device;
+      if (device && this.board.mode === 'application' && hasRuntimeInterface(device)) {
+        const bcd =
+          device.deviceVersionMajor * 0x100 +
+          device.deviceVersionMinor * 0x10 +
+          device.deviceVersionSubminor;
+        return `application model on USB: "${device.productName}" bcdDevice 0x${bcd.toString(16).padStart(4, '0')} serial ${device.serialNumber}`;
+      }
+      if (this.clock.now() >= until) {
+        throw new HilError(
+          'WRONG_STATE',
+          `The application did not show up on USB within ${timeoutMs} ms: the board is ${this.board.mode}.`,
+        );
+      }
+      await this.clock.sleep(10);
+    }
+  }
+
+  /** The board's flash into a file, the board off here; `after` gets the file back. */
+  async #handOver<T>(path: string, withTrailer: boolean, run: () => Promise<T>): Promise<T> {
+    const flash = this.board.flashImage();
+    if (withTrailer) {
+      const json = Buffer.from(
+        JSON.stringify({ board: this.layout.board.id, boot0: this.board.boot0 }),
+      );
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(json.length);
+      writeFileSync(path, Buffer.concat([flash, json, length, Buffer.from(SIM_MAGIC)]));
+    } else writeFileSync(path, flash);
+    this.board.power(false);
+    try {
+      return await run();
+    } finally {
+      const back = new Uint8Array(readFileSync(path)).subarray(0, flash.length);
+      this.board.loadFlash(back.slice(), path);
+      this.board.power(true);
+    }
+  }
+
+  cli(args: readonly string[]): Promise<CliRun> {
+    const file = join(this.#dir, 'board.sim');
+    return this.#handOver(file, true, () => runCli([...args, '--sim', file, '--json']));
+  }
+
+  async dfuUtil(args: readonly string[]): Promise<ToolRun | undefined> {
+    if (!(await installed('dfu-util'))) return undefined;
+    const file = join(this.#dir, 'board.bin');
+    const argv = [`${REPO_ROOT}scripts/with-virtual-usb`, file, '--', 'dfu-util', ...args];
+    return this.#handOver(file, false, async () => {
+      const r = await runProgram(argv);
+      return { argv, status: r.status, output: r.stdout + r.stderr };
+    });
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    this.board.power(false);
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+}
+
+/** A virtual Black Pill with our bootloader in its first sectors, as it leaves the lab. */
+export async function createVirtualRig(overrides: Partial<RigConfig> = {}): Promise<VirtualRig> {
+  const base = parseRigConfig({ ...VIRTUAL_RIG_CONFIG, ...overrides }, 'the virtual rig');
+  const layout = getLayout(base.board);
+  const flash = new Uint8Array(layout.chip.flash.size).fill(0xff);
+  try {
+    flash.set(
+      readFileSync(firmwareFiles(layout.board.id).bootloader).subarray(
+        0,
+        layout.partitions.bootloader.size,
+      ),
+    );
+  } catch {
+    // Without a firmware build the core still runs; only the flash dump lacks the bootloader.
+  }
+  const board = await createVirtualBoard({ board: layout.board.id, flash });
+  await board.clock.sleep(base.timings.settleMs);
+  return new VirtualRig(board, { ...base, serial: board.serialNumber });
+}
