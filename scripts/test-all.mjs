@@ -9,7 +9,7 @@ const workspaces = ['packages', 'apps']
   .flatMap((dir) =>
     existsSync(join(root, dir)) ? readdirSync(join(root, dir)).map((d) => join(root, dir, d)) : [],
   )
-  .concat(['hil', 'firmware', 'conformance'].map((d) => join(root, d)))
+  .concat(['hil', 'firmware', 'conformance', 'consumers'].map((d) => join(root, d)))
   .filter((d) => existsSync(join(d, 'package.json')));
 
 // Reports are turbo outputs: a cached task restores its own, so stale ones can go.

@@ -1,17 +1,40 @@
 import { VirtualBoardError } from './errors.js';
 
+declare global {
+  /**
+   * The one WebAssembly type in this package's declarations. A Node project without the DOM
+   * lib (and @types/node before 22) has no `WebAssembly` namespace; this lets its compiler
+   * read the declarations. It merges with lib.dom's own `Module` where that is present.
+   */
+  namespace WebAssembly {
+    interface Module {}
+  }
+}
+
 /** Where the compiled core comes from: bytes, a compiled module, or a URL to fetch. */
 export type WasmSource = WebAssembly.Module | Uint8Array | ArrayBuffer | URL | string;
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
 
 /**
- * The URL of a board's module as the build lays it out (dist/wasm/<board>.wasm). It is
- * relative to this file, which sits in src/ or dist/, so both resolve to the same place;
- * bundlers such as Vite see `new URL(..., import.meta.url)` and ship the file.
+ * One literal URL per board whose core the build compiles (scripts/build-wasm.mjs). The
+ * file sits in dist/wasm/; this module in src/ or dist/, so `../dist/wasm/` reaches it from
+ * both. Bundlers such as Vite see each literal `new URL(..., import.meta.url)` and ship the
+ * file; a template URL would become a table keyed by the normalised path (`./wasm/…` from
+ * dist/) that the unnormalised lookup misses.
+ */
+const BUILT_CORES: Readonly<Record<string, () => URL>> = {
+  'blackpill-f411': () => new URL('../dist/wasm/blackpill-f411.wasm', import.meta.url),
+  netduinoplus2: () => new URL('../dist/wasm/netduinoplus2.wasm', import.meta.url),
+};
+
+/**
+ * The URL of a board's module as the build lays it out (dist/wasm/<board>.wasm). In a
+ * bundle, only the boards above are shipped; give any other core as `options.wasm`.
  */
 export function defaultWasmUrl(boardId: string): URL {
-  return new URL(`../dist/wasm/${boardId}.wasm`, import.meta.url);
+  const here = import.meta.url;
+  return BUILT_CORES[boardId]?.() ?? new URL(`../dist/wasm/${boardId}.wasm`, here);
 }
 
 /**

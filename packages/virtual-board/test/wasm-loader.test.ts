@@ -1,5 +1,6 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { compileWasm } from '../src/index.ts';
+import { compileWasm, defaultWasmUrl } from '../src/index.ts';
 
 describe('compileWasm with options.wasm as a URL', () => {
   test('a string that is not a URL is a WASM_LOAD_FAILED naming it, not a TypeError', async () => {
@@ -17,5 +18,21 @@ describe('compileWasm with options.wasm as a URL', () => {
       code: 'WASM_LOAD_FAILED',
       message: expect.stringContaining("'@stm32dfu/virtual-board/node'"),
     });
+  });
+});
+
+describe('defaultWasmUrl', () => {
+  const built = readdirSync(new URL('../dist/wasm/', import.meta.url))
+    .filter((f) => f.endsWith('.wasm'))
+    .map((f) => f.slice(0, -'.wasm'.length));
+  const source = readFileSync(new URL('../src/wasm-loader.ts', import.meta.url), 'utf8');
+
+  test('the build compiled a core for the boards', () => {
+    expect(built).toContain('blackpill-f411');
+  });
+
+  test.each(built)('names the core of %s with a literal URL a bundler can ship', (board) => {
+    expect(source).toContain(`new URL('../dist/wasm/${board}.wasm', import.meta.url)`);
+    expect(existsSync(defaultWasmUrl(board))).toBe(true);
   });
 });
