@@ -1,6 +1,7 @@
 export {
   APP_RUNTIME_INTERFACE_NAME,
   ApplicationModel,
+  type ApplicationModelOptions,
   DEVICE_INTERFACE_GUID,
 } from './app-model.js';
 export {
@@ -26,6 +27,7 @@ export {
   DescriptorError,
   type DeviceDescriptor,
   type DfuFunctionalDescriptor,
+  type EndpointDescriptor,
   type InterfaceDescriptor,
   type MsOs20DescriptorSet,
   type MsOs20RegistryProperty,
@@ -50,8 +52,14 @@ export {
   FRAME_MS,
   nextFrame,
 } from './timing.js';
-export { VirtualUsbDevice } from './usb-device.js';
-export { DFU_REQUEST, DFU_STATE } from './usb-function.js';
+export {
+  type DeviceHost,
+  type EnumeratedDevice,
+  VirtualConfiguration,
+  VirtualInterface,
+  VirtualUsbDevice,
+} from './usb-device.js';
+export { DFU_REQUEST, DFU_STATE, type Ep0Reply, type UsbFunction } from './usb-function.js';
 export type {
   Clock,
   UsbAlternateLike,
@@ -65,5 +73,5 @@ export type {
   UsbLike,
   UsbOutTransferResult,
 } from './usb-types.js';
-export type { BootVerdict } from './wasm-core.js';
+export { BOOT_VERDICTS, type BootVerdict } from './wasm-core.js';
 export { compileWasm, defaultWasmUrl, type WasmSource } from './wasm-loader.js';

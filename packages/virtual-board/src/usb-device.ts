@@ -44,7 +44,8 @@ export interface DeviceHost {
   portReset(device: VirtualUsbDevice): Promise<void>;
 }
 
-class VirtualInterface implements UsbInterfaceLike {
+/** One interface of a VirtualUsbDevice's configuration, as WebUSB's USBInterface. */
+export class VirtualInterface implements UsbInterfaceLike {
   readonly interfaceNumber: number;
   readonly alternates: readonly UsbAlternateLike[];
   claimed = false;
@@ -56,7 +57,8 @@ class VirtualInterface implements UsbInterfaceLike {
   }
 }
 
-class VirtualConfiguration implements UsbConfigurationLike {
+/** One configuration of a VirtualUsbDevice, as WebUSB's USBConfiguration. */
+export class VirtualConfiguration implements UsbConfigurationLike {
   readonly configurationValue: number;
   readonly configurationName: string | null;
   readonly interfaces: readonly VirtualInterface[];
