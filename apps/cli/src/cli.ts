@@ -151,6 +151,24 @@ export async function main(argv: readonly string[]): Promise<ExitStatus> {
     .option('--json', 'Print the result as JSON')
     .action(run('stamp', () => import('./commands/stamp.js')));
   cli
+    .command(
+      'keygen <name>',
+      'Make an Ed25519 key pair for signing firmware: <name>.key and <name>.pub',
+    )
+    .option('--force', 'Overwrite existing key files')
+    .option('--print-private', 'Also print the private key')
+    .option('--json', 'Print the result as JSON')
+    .action(run('keygen', () => import('./commands/keygen.js')));
+  cli
+    .command('sign <in> <out>', 'Sign an application image (stamped first when it is not)')
+    .option('--key <file>', 'The Ed25519 private key (PEM), from stm32dfu keygen')
+    .option('--counter <n>', 'Security counter: a board refuses images below its own')
+    .option('--board <id>', 'Board (default blackpill-f411)')
+    .option('--address <address>', 'Load address of a raw binary input')
+    .option('--app-version <x.y.z>', 'Version to stamp an unstamped image with (default 0.0.0)')
+    .option('--json', 'Print the result as JSON')
+    .action(run('sign', () => import('./commands/sign.js')));
+  cli
     .command('layout', "Print a board's memory map, linker script, C header or DfuSe string")
     .option('--board <id>', 'Board (default blackpill-f411)')
     .option('--ld', 'Linker memory fragment for the application')
