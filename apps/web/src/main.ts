@@ -171,11 +171,12 @@ function defaultLayout(): Connection['layout'] {
 
 async function runInstall(): Promise<void> {
   if (!connection || !chosen) return;
+  const picked = chosen;
   abort = new AbortController();
   dispatch({ type: 'start' });
   $('status').textContent = '';
   try {
-    const { result, elapsedMs } = await install(connection, chosen.image, {
+    const { result, elapsedMs } = await install(connection, picked.image, {
       signal: abort.signal,
       log,
       onProgress: (progress) => dispatch({ type: 'progress', progress }),
@@ -185,6 +186,11 @@ async function runInstall(): Promise<void> {
     const summary = `${summarizeResult(result.plan, result)} in ${(elapsedMs / 1000).toFixed(2)} s.`;
     dispatch({ type: 'finished', summary });
     info = await describeBoard(connection).catch(() => info);
+    // A running application over WebUSB cannot be read back, but it is the one just verified.
+    if (info && info.application.version === undefined && info.mode === 'runtime') {
+      const version = picked.version;
+      info = { ...info, application: { version, note: `version ${version} (just installed)` } };
+    }
     showBoard();
     drawMap(result.plan);
   } catch (error) {
