@@ -13,6 +13,16 @@ import { type Connection, refresh } from './board.js';
 
 export type InstallPhase = 'connecting' | 'comparing' | 'erase' | 'write' | 'verify' | 'starting';
 
+/** What each phase is called on the page. */
+export const PHASE_TEXT: Record<InstallPhase, string> = {
+  connecting: 'Connecting to the bootloader…',
+  comparing: 'Comparing sectors with the board…',
+  erase: 'Erasing…',
+  write: 'Writing…',
+  verify: 'Verifying…',
+  starting: 'Starting the application…',
+};
+
 export interface PhaseProgress {
   readonly phase: InstallPhase;
   readonly bytesDone: number;

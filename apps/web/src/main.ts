@@ -19,7 +19,7 @@ import {
   updateAvailable,
 } from './catalog.js';
 import { type ChosenImage, describeError, loadImage } from './image.js';
-import { formatRate, install, summarizeResult } from './install.js';
+import { formatRate, install, PHASE_TEXT, summarizeResult } from './install.js';
 import { drawMemoryMap } from './memory-map.js';
 import { canInstall, type InstallState, reduce } from './state.js';
 import './style.css';
@@ -57,7 +57,7 @@ function render(): void {
   document.body.dataset.state = state.kind;
   if (state.kind === 'installing' && state.progress) {
     const p = state.progress;
-    phase.textContent = PHASE_TEXT[p.phase] ?? p.phase;
+    phase.textContent = PHASE_TEXT[p.phase];
     progress.max = p.bytesTotal || 1;
     progress.value = p.bytesDone;
     $('rate').textContent = formatRate(p);
@@ -74,15 +74,6 @@ function render(): void {
     phase.textContent = state.kind === 'ready' ? 'Ready' : 'Idle';
   }
 }
-
-const PHASE_TEXT: Record<string, string> = {
-  connecting: 'Connecting to the bootloader…',
-  comparing: 'Comparing sectors with the board…',
-  erase: 'Erasing…',
-  write: 'Writing…',
-  verify: 'Verifying…',
-  starting: 'Starting the application…',
-};
 
 function showBoard(): void {
   if (!connection || !info) return;
