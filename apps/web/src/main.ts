@@ -203,7 +203,9 @@ async function loadReleases(): Promise<void> {
     $('catalog-status').textContent = `Releases of ${catalog.product}`;
     renderReleases();
   } catch (error) {
-    $('catalog-status').textContent = `No releases: ${describeError(error)}`;
+    $('catalog-status').textContent = navigator.onLine
+      ? `No releases: ${describeError(error)}`
+      : 'Offline: releases show when the network is back; a file from this computer still installs.';
     log(`catalog: ${describeError(error)}`);
   }
 }
@@ -294,5 +296,16 @@ $('download-log').addEventListener('click', () => {
 });
 
 if (problem) $('board-note').textContent = problem.message;
+// The app shell kept for offline use (production builds; the dev server has no sw.js).
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').then(
+    () =>
+      navigator.serviceWorker.ready.then(() => {
+        $('offline-note').textContent =
+          'This page is kept in your browser: it works offline, virtual board included.';
+      }),
+    (error: unknown) => log(`offline use unavailable: ${describeError(error)}`),
+  );
+}
 void loadReleases();
 render();
