@@ -19,7 +19,16 @@ import {
   updateAvailable,
 } from './catalog.js';
 import { type ChosenImage, describeError, loadImage } from './image.js';
-import { formatRate, install, PHASE_TEXT, summarizeResult } from './install.js';
+import {
+  describePlan,
+  formatRate,
+  install,
+  openForInstall,
+  PHASE_TEXT,
+  planWithoutComparing,
+  previewPlan,
+  summarizeResult,
+} from './install.js';
 import { drawMemoryMap } from './memory-map.js';
 import { canInstall, type InstallState, reduce } from './state.js';
 import './style.css';
@@ -38,6 +47,8 @@ let info: BoardInfo | undefined;
 let chosen: ChosenImage | undefined;
 let catalog: Catalog | undefined;
 let abort: AbortController | undefined;
+/** The differential preview under way; an install waits for it (one user of the board at a time). */
+let previewing: Promise<void> = Promise.resolve();
 const problem = webUsbProblem(globalThis as Parameters<typeof webUsbProblem>[0]);
 
 function dispatch(action: Parameters<typeof reduce>[1]): void {
@@ -52,6 +63,8 @@ function render(): void {
   $<HTMLButtonElement>('connect').disabled =
     installing || state.kind === 'connecting' || problem !== undefined;
   $<HTMLButtonElement>('virtual').disabled = installing || state.kind === 'connecting';
+  $<HTMLButtonElement>('compare').hidden = !(connection && chosen && info?.mode === 'runtime');
+  $<HTMLButtonElement>('compare').disabled = installing;
   const progress = $<HTMLProgressElement>('progress');
   const phase = $('phase');
   document.body.dataset.state = state.kind;
@@ -102,6 +115,54 @@ function drawMap(plan?: Parameters<typeof drawMemoryMap>[1]): void {
     : '';
 }
 
+/** Show, before Install, which sectors the chosen image would erase, write or skip. */
+function schedulePreview(): void {
+  previewing = previewing.then(preview);
+}
+
+async function preview(): Promise<void> {
+  const image = chosen?.image;
+  if (!connection || !image || !info || state.kind === 'installing') return;
+  $('plan').textContent = 'Comparing the image with the board…';
+  try {
+    let plan: Parameters<typeof drawMemoryMap>[1];
+    if (info.mode === 'dfu') {
+      const dfu = await connection.transport.open(connection.device);
+      try {
+        plan = await previewPlan(dfu, image, connection);
+      } finally {
+        await dfu.release();
+      }
+    } else {
+      plan = planWithoutComparing(image, connection);
+    }
+    if (chosen?.image !== image || !plan) return;
+    drawMap(plan);
+    $('plan').textContent = describePlan(plan);
+    log(`preview: ${describePlan(plan)}`);
+  } catch (error) {
+    $('plan').textContent = `No preview: ${describeError(error)}`;
+  }
+}
+
+/** Send a running application into the bootloader so the preview can compare sectors. */
+async function compareWithBoard(): Promise<void> {
+  if (!connection || !chosen) return;
+  $<HTMLButtonElement>('compare').disabled = true;
+  try {
+    await previewing;
+    const dfu = await openForInstall(connection, { log });
+    info = await describeBoard(connection, dfu).catch(() => info);
+    await dfu.release();
+    showBoard();
+    render();
+    schedulePreview();
+    await previewing;
+  } catch (error) {
+    fail(error);
+  }
+}
+
 async function describe(): Promise<void> {
   if (!connection) return;
   info = await describeBoard(connection).catch((): BoardInfo | undefined => undefined);
@@ -122,6 +183,7 @@ async function connect(start: () => Promise<Connection>, what: string): Promise<
     }
     await describe();
     dispatch({ type: 'connected', hasImage: Boolean(chosen) });
+    schedulePreview();
   } catch (error) {
     fail(error);
   }
@@ -140,6 +202,10 @@ function fail(error: unknown): void {
 
 function choose(bytes: Uint8Array, name: string, address?: number): void {
   $('image-error').textContent = '';
+  // The last install's result is about another image.
+  $('status').textContent = '';
+  $('rate').textContent = '';
+  $<HTMLProgressElement>('progress').value = 0;
   try {
     chosen = loadImage(bytes, name, connection?.layout ?? defaultLayout(), address);
     const img = chosen.image;
@@ -154,6 +220,7 @@ function choose(bytes: Uint8Array, name: string, address?: number): void {
     log(`image refused: ${describeError(error)}`);
   }
   dispatch({ type: 'image', present: Boolean(chosen) });
+  if (chosen) schedulePreview();
 }
 
 function defaultLayout(): Connection['layout'] {
@@ -166,6 +233,8 @@ async function runInstall(): Promise<void> {
   abort = new AbortController();
   dispatch({ type: 'start' });
   $('status').textContent = '';
+  await previewing;
+  $('plan').textContent = '';
   try {
     const { result, elapsedMs } = await install(connection, picked.image, {
       signal: abort.signal,
@@ -269,6 +338,7 @@ $('connect').addEventListener('click', () => void connect(connectWebUsb, 'connec
 $('virtual').addEventListener('click', () => void connect(startVirtual, 'virtual board started'));
 $('install').addEventListener('click', () => void runInstall());
 $('cancel').addEventListener('click', () => abort?.abort());
+$('compare').addEventListener('click', () => void compareWithBoard());
 $('channel').addEventListener('change', renderReleases);
 $<HTMLInputElement>('file').addEventListener('change', async (event) => {
   const file = (event.target as HTMLInputElement).files?.[0];

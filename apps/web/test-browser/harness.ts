@@ -161,8 +161,13 @@ export function makeApp(size: number, version: string, seed = 1): Uint8Array {
   view.setUint32(0, 0x20020000, true);
   view.setUint32(4, (APP_START + 0x101) >>> 0, true);
   image.fill(0, 0x1c, 0x2c);
-  const stamped = stampImage(SparseImage.fromBytes(APP_START, image), getLayout('blackpill-f411'), {
+  return restamp(image, version);
+}
+
+/** `bytes` (an application at APP_START) with a new stamp: its CRC and `version`. */
+export function restamp(bytes: Uint8Array, version: string): Uint8Array {
+  const stamped = stampImage(SparseImage.fromBytes(APP_START, bytes), getLayout('blackpill-f411'), {
     version,
   });
-  return stamped.read(APP_START, size, 0xff);
+  return stamped.read(APP_START, bytes.length, 0xff);
 }

@@ -60,6 +60,10 @@ describe.skipIf(skipBrowser)('WebUSB in headless Chromium (navigator.usb stand-i
       buffer: Buffer.from(await exampleApp('0.2.0')),
     });
     await expect.poll(() => page.textContent('#image-info')).toMatch(/example-app-0\.2\.0\.bin/);
+    // Before Install: the running application cannot be compared, and the page says so.
+    await expect
+      .poll(() => page.textContent('#plan'))
+      .toMatch(/^Planned without comparing \(the application is running; .*at most 1 sector/);
     await page.screenshot({ path: `${shots}10-webusb-connected.png`, fullPage: true });
 
     await page.getByRole('button', { name: 'Install', exact: true }).click();
