@@ -14,9 +14,12 @@ const TYPES = {
   '.bin': 'application/octet-stream',
 };
 
-/** Serve `dir`; `routes` answer some paths first (tests use them for failing servers). */
-export function serve(dir, { port = 0, host = '127.0.0.1', routes = {} } = {}) {
-  const root = normalize(dir + sep);
+/**
+ * Serve `dir`; `routes` answer some paths first (tests use them for failing servers), and
+ * files missing from `dir` are looked for in the `also` directories (tests' own pages).
+ */
+export function serve(dir, { port = 0, host = '127.0.0.1', routes = {}, also = [] } = {}) {
+  const roots = [dir, ...also].map((d) => normalize(d + sep));
   const requests = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
@@ -27,18 +30,19 @@ export function serve(dir, { port = 0, host = '127.0.0.1', routes = {} } = {}) {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       return res.end(body);
     }
-    const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
-    if (!file.startsWith(root)) {
-      res.writeHead(403).end('outside the served directory');
-      return;
+    for (const root of roots) {
+      const file = normalize(join(root, path.endsWith('/') ? `${path}index.html` : path));
+      if (!file.startsWith(root)) {
+        res.writeHead(403).end('outside the served directory');
+        return;
+      }
+      try {
+        const body = await readFile(file);
+        res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+        return res.end(body);
+      } catch {}
     }
-    try {
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-      res.end(body);
-    } catch {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`${path} not found`);
-    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`${path} not found`);
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -47,7 +51,11 @@ export function serve(dir, { port = 0, host = '127.0.0.1', routes = {} } = {}) {
       resolve({
         origin: `http://${host === '127.0.0.1' ? 'localhost' : host}:${address.port}`,
         requests,
-        close: () => new Promise((done) => server.close(() => done())),
+        close: () =>
+          new Promise((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
       });
     });
   });

@@ -1,8 +1,11 @@
 /** A chosen image: any image-tools format, checked against the board, stamped if it is not. */
 import {
+  formatVersion,
   ImageError,
   readImage,
+  readStamp,
   type SparseImage,
+  STAMP_MAGIC,
   stampImage,
   validateImage,
 } from '@stm32dfu/image-tools';
@@ -13,6 +16,8 @@ export interface ChosenImage {
   readonly format: string;
   readonly image: SparseImage;
   readonly stampedHere: boolean;
+  /** The stamp's version ("1.2.0"). */
+  readonly version: string;
   readonly warnings: readonly string[];
 }
 
@@ -33,7 +38,9 @@ export function loadImage(
     image = stampImage(image, layout, { version: '0.0.0' });
     stampedHere = true;
   }
-  return { name, format: read.format, image, stampedHere, warnings: report.warnings };
+  const stamp = readStamp(image, layout);
+  const version = stamp.magic === STAMP_MAGIC ? formatVersion(stamp.version) : '0.0.0';
+  return { name, format: read.format, image, stampedHere, version, warnings: report.warnings };
 }
 
 export function describeError(error: unknown): string {

@@ -1,4 +1,5 @@
 /** The one-button install: into the bootloader, plan, erase, write, verify, start the app. */
+import { dfuseLayoutFor, parseDfuseLayout } from '@stm32dfu/layout';
 import {
   AbortError,
   type DfuDevice,
@@ -8,10 +9,21 @@ import {
   type FlashPlan,
   type ProgressEvent,
   planDownload,
+  planFlash,
 } from '@stm32dfu/protocol';
 import { type Connection, refresh } from './board.js';
 
 export type InstallPhase = 'connecting' | 'comparing' | 'erase' | 'write' | 'verify' | 'starting';
+
+/** What each phase is called on the page. */
+export const PHASE_TEXT: Record<InstallPhase, string> = {
+  connecting: 'Connecting to the bootloader…',
+  comparing: 'Comparing sectors with the board…',
+  erase: 'Erasing…',
+  write: 'Writing…',
+  verify: 'Verifying…',
+  starting: 'Starting the application…',
+};
 
 export interface PhaseProgress {
   readonly phase: InstallPhase;
@@ -62,6 +74,41 @@ export async function openForInstall(
 /** Which sectors the image would change on this board, without writing anything. */
 export async function previewPlan(dfu: DfuDevice, image: FlashImage, connection: Connection) {
   return planDownload(dfu, image, { timings: connection.layout.chip.timings });
+}
+
+/** stm32dfu's bootloader's wTransferSize: how a plan made without the board cuts blocks. */
+const BOOTLOADER_TRANSFER_SIZE = 2048;
+
+/**
+ * The plan for a board whose application is running: its sectors cannot be read until it is
+ * in the bootloader, so every touched sector counts as erased and written (the most it takes).
+ */
+export function planWithoutComparing(image: FlashImage, connection: Connection): FlashPlan {
+  return planFlash(image, {
+    layout: parseDfuseLayout(dfuseLayoutFor(connection.layout)),
+    transferSize: BOOTLOADER_TRANSFER_SIZE,
+    compare: 'off',
+    timings: connection.layout.chip.timings,
+  });
+}
+
+/** The plan in a sentence, for the page before Install is pressed. */
+export function describePlan(plan: FlashPlan): string {
+  const count = (n: number, what: string) => `${n} sector${n === 1 ? '' : 's'} ${what}`;
+  const of = (action: string) => plan.sectors.filter((s) => s.action === action).length;
+  const seconds = plan.estimate ? `; about ${(plan.estimate.totalMs / 1000).toFixed(1)} s` : '';
+  if (plan.compare === 'off') {
+    return (
+      `Planned without comparing (the application is running; the sectors are compared once ` +
+      `it is in the bootloader): at most ${count(of('erase') + of('write'), 'to erase and write')}${seconds}.`
+    );
+  }
+  const parts = [
+    of('erase') > 0 ? count(of('erase'), 'to erase and write') : '',
+    of('write') > 0 ? count(of('write'), 'blank, to write') : '',
+    of('skip') > 0 ? count(of('skip'), 'unchanged, skipped') : '',
+  ].filter(Boolean);
+  return `Install will touch: ${parts.join(', ')}${seconds}.`;
 }
 
 export async function install(

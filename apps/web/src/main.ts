@@ -19,7 +19,16 @@ import {
   updateAvailable,
 } from './catalog.js';
 import { type ChosenImage, describeError, loadImage } from './image.js';
-import { formatRate, install, summarizeResult } from './install.js';
+import {
+  describePlan,
+  formatRate,
+  install,
+  openForInstall,
+  PHASE_TEXT,
+  planWithoutComparing,
+  previewPlan,
+  summarizeResult,
+} from './install.js';
 import { drawMemoryMap } from './memory-map.js';
 import { canInstall, type InstallState, reduce } from './state.js';
 import './style.css';
@@ -38,6 +47,8 @@ let info: BoardInfo | undefined;
 let chosen: ChosenImage | undefined;
 let catalog: Catalog | undefined;
 let abort: AbortController | undefined;
+/** The differential preview under way; an install waits for it (one user of the board at a time). */
+let previewing: Promise<void> = Promise.resolve();
 const problem = webUsbProblem(globalThis as Parameters<typeof webUsbProblem>[0]);
 
 function dispatch(action: Parameters<typeof reduce>[1]): void {
@@ -52,12 +63,14 @@ function render(): void {
   $<HTMLButtonElement>('connect').disabled =
     installing || state.kind === 'connecting' || problem !== undefined;
   $<HTMLButtonElement>('virtual').disabled = installing || state.kind === 'connecting';
+  $<HTMLButtonElement>('compare').hidden = !(connection && chosen && info?.mode === 'runtime');
+  $<HTMLButtonElement>('compare').disabled = installing;
   const progress = $<HTMLProgressElement>('progress');
   const phase = $('phase');
   document.body.dataset.state = state.kind;
   if (state.kind === 'installing' && state.progress) {
     const p = state.progress;
-    phase.textContent = PHASE_TEXT[p.phase] ?? p.phase;
+    phase.textContent = PHASE_TEXT[p.phase];
     progress.max = p.bytesTotal || 1;
     progress.value = p.bytesDone;
     $('rate').textContent = formatRate(p);
@@ -74,15 +87,6 @@ function render(): void {
     phase.textContent = state.kind === 'ready' ? 'Ready' : 'Idle';
   }
 }
-
-const PHASE_TEXT: Record<string, string> = {
-  connecting: 'Connecting to the bootloader…',
-  comparing: 'Comparing sectors with the board…',
-  erase: 'Erasing…',
-  write: 'Writing…',
-  verify: 'Verifying…',
-  starting: 'Starting the application…',
-};
 
 function showBoard(): void {
   if (!connection || !info) return;
@@ -111,6 +115,54 @@ function drawMap(plan?: Parameters<typeof drawMemoryMap>[1]): void {
     : '';
 }
 
+/** Show, before Install, which sectors the chosen image would erase, write or skip. */
+function schedulePreview(): void {
+  previewing = previewing.then(preview);
+}
+
+async function preview(): Promise<void> {
+  const image = chosen?.image;
+  if (!connection || !image || !info || state.kind === 'installing') return;
+  $('plan').textContent = 'Comparing the image with the board…';
+  try {
+    let plan: Parameters<typeof drawMemoryMap>[1];
+    if (info.mode === 'dfu') {
+      const dfu = await connection.transport.open(connection.device);
+      try {
+        plan = await previewPlan(dfu, image, connection);
+      } finally {
+        await dfu.release();
+      }
+    } else {
+      plan = planWithoutComparing(image, connection);
+    }
+    if (chosen?.image !== image || !plan) return;
+    drawMap(plan);
+    $('plan').textContent = describePlan(plan);
+    log(`preview: ${describePlan(plan)}`);
+  } catch (error) {
+    $('plan').textContent = `No preview: ${describeError(error)}`;
+  }
+}
+
+/** Send a running application into the bootloader so the preview can compare sectors. */
+async function compareWithBoard(): Promise<void> {
+  if (!connection || !chosen) return;
+  $<HTMLButtonElement>('compare').disabled = true;
+  try {
+    await previewing;
+    const dfu = await openForInstall(connection, { log });
+    info = await describeBoard(connection, dfu).catch(() => info);
+    await dfu.release();
+    showBoard();
+    render();
+    schedulePreview();
+    await previewing;
+  } catch (error) {
+    fail(error);
+  }
+}
+
 async function describe(): Promise<void> {
   if (!connection) return;
   info = await describeBoard(connection).catch((): BoardInfo | undefined => undefined);
@@ -131,6 +183,7 @@ async function connect(start: () => Promise<Connection>, what: string): Promise<
     }
     await describe();
     dispatch({ type: 'connected', hasImage: Boolean(chosen) });
+    schedulePreview();
   } catch (error) {
     fail(error);
   }
@@ -149,6 +202,10 @@ function fail(error: unknown): void {
 
 function choose(bytes: Uint8Array, name: string, address?: number): void {
   $('image-error').textContent = '';
+  // The last install's result is about another image.
+  $('status').textContent = '';
+  $('rate').textContent = '';
+  $<HTMLProgressElement>('progress').value = 0;
   try {
     chosen = loadImage(bytes, name, connection?.layout ?? defaultLayout(), address);
     const img = chosen.image;
@@ -163,6 +220,7 @@ function choose(bytes: Uint8Array, name: string, address?: number): void {
     log(`image refused: ${describeError(error)}`);
   }
   dispatch({ type: 'image', present: Boolean(chosen) });
+  if (chosen) schedulePreview();
 }
 
 function defaultLayout(): Connection['layout'] {
@@ -171,11 +229,14 @@ function defaultLayout(): Connection['layout'] {
 
 async function runInstall(): Promise<void> {
   if (!connection || !chosen) return;
+  const picked = chosen;
   abort = new AbortController();
   dispatch({ type: 'start' });
   $('status').textContent = '';
+  await previewing;
+  $('plan').textContent = '';
   try {
-    const { result, elapsedMs } = await install(connection, chosen.image, {
+    const { result, elapsedMs } = await install(connection, picked.image, {
       signal: abort.signal,
       log,
       onProgress: (progress) => dispatch({ type: 'progress', progress }),
@@ -185,6 +246,11 @@ async function runInstall(): Promise<void> {
     const summary = `${summarizeResult(result.plan, result)} in ${(elapsedMs / 1000).toFixed(2)} s.`;
     dispatch({ type: 'finished', summary });
     info = await describeBoard(connection).catch(() => info);
+    // A running application over WebUSB cannot be read back, but it is the one just verified.
+    if (info && info.application.version === undefined && info.mode === 'runtime') {
+      const version = picked.version;
+      info = { ...info, application: { version, note: `version ${version} (just installed)` } };
+    }
     showBoard();
     drawMap(result.plan);
   } catch (error) {
@@ -206,7 +272,9 @@ async function loadReleases(): Promise<void> {
     $('catalog-status').textContent = `Releases of ${catalog.product}`;
     renderReleases();
   } catch (error) {
-    $('catalog-status').textContent = `No releases: ${describeError(error)}`;
+    $('catalog-status').textContent = navigator.onLine
+      ? `No releases: ${describeError(error)}`
+      : 'Offline: releases show when the network is back; a file from this computer still installs.';
     log(`catalog: ${describeError(error)}`);
   }
 }
@@ -270,6 +338,7 @@ $('connect').addEventListener('click', () => void connect(connectWebUsb, 'connec
 $('virtual').addEventListener('click', () => void connect(startVirtual, 'virtual board started'));
 $('install').addEventListener('click', () => void runInstall());
 $('cancel').addEventListener('click', () => abort?.abort());
+$('compare').addEventListener('click', () => void compareWithBoard());
 $('channel').addEventListener('change', renderReleases);
 $<HTMLInputElement>('file').addEventListener('change', async (event) => {
   const file = (event.target as HTMLInputElement).files?.[0];
@@ -297,5 +366,16 @@ $('download-log').addEventListener('click', () => {
 });
 
 if (problem) $('board-note').textContent = problem.message;
+// The app shell kept for offline use (production builds; the dev server has no sw.js).
+if (import.meta.env.PROD && 'serviceWorker' in navigator) {
+  navigator.serviceWorker.register('./sw.js').then(
+    () =>
+      navigator.serviceWorker.ready.then(() => {
+        $('offline-note').textContent =
+          'This page is kept in your browser: it works offline, virtual board included.';
+      }),
+    (error: unknown) => log(`offline use unavailable: ${describeError(error)}`),
+  );
+}
 void loadReleases();
 render();

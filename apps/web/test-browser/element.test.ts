@@ -1,0 +1,87 @@
+/**
+ * <stm32dfu-install> on the plain example page (dist/embed-example.html) in Chromium, with
+ * navigator.usb replaced by a virtual board running an older application: cancel mid-flash
+ * leaves the board in the bootloader, and pressing the button again finishes the install.
+ */
+import { readFile } from 'node:fs/promises';
+import { SparseImage, stampImage } from '@stm32dfu/image-tools';
+import { getLayout } from '@stm32dfu/layout';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import {
+  APP_START,
+  appBin,
+  base64,
+  launch,
+  newPage,
+  type Served,
+  serveApp,
+  shots,
+  skipBrowser,
+  standInState,
+  useStandIn,
+} from './harness.ts';
+
+describe.skipIf(skipBrowser)('the install element on a plain page', () => {
+  let browser: Browser;
+  let server: Served;
+  const errors: string[] = [];
+
+  beforeAll(async () => {
+    browser = await launch();
+    server = await serveApp();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  test('install, cancel mid-flash (the board stays in the bootloader), install again', async () => {
+    const bytes = new Uint8Array(await readFile(appBin));
+    const old = stampImage(SparseImage.fromBytes(APP_START, bytes), getLayout('blackpill-f411'), {
+      version: '0.0.9',
+    }).read(APP_START, bytes.length, 0xff);
+    const { context, page } = await newPage(browser, errors);
+    // Slow transfers, as over a busy hub, so the flash lasts long enough to cancel.
+    await useStandIn(page, { appBase64: base64(old), transferDelayMs: 40 });
+    await page.setViewportSize({ width: 720, height: 360 });
+    await page.goto(`${server.origin}/embed-example.html`);
+    const status = page.locator('stm32dfu-install').getByRole('status');
+    const seen: string[] = [];
+    await page.exposeFunction('__seen', (text: string) => seen.push(text));
+    await page.evaluate(() =>
+      document
+        .querySelector('stm32dfu-install')
+        ?.addEventListener('stm32dfu-status', (e) =>
+          (window as unknown as { __seen(t: string): void }).__seen((e as CustomEvent).detail),
+        ),
+    );
+    await page.screenshot({ path: `${shots}30-element.png` });
+
+    await page.getByRole('button', { name: 'Install firmware' }).click();
+    await expect.poll(() => status.textContent(), { timeout: 20_000 }).toMatch(/^Writing… /);
+    await page.screenshot({ path: `${shots}31-element-writing.png` });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect
+      .poll(() => status.textContent())
+      .toBe(
+        'Cancelled: the board stays in the bootloader. Press the button again to finish the install.',
+      );
+    expect(await standInState(page)).toMatchObject({ mode: 'bootloader' });
+    expect(await page.getByRole('button', { name: 'Cancel' }).isVisible()).toBe(false);
+    await page.screenshot({ path: `${shots}32-element-cancelled.png` });
+
+    await page.getByRole('button', { name: 'Install firmware' }).click();
+    await expect
+      .poll(() => status.textContent(), { timeout: 30_000 })
+      .toMatch(
+        /^Installed 0\.1\.0: erased \d+ kB, wrote 5 kB, .*verified \(crc\), application started\.$/,
+      );
+    // The same board, found by serial: the chooser was opened once for both presses.
+    expect(await standInState(page)).toMatchObject({ mode: 'application', chooserOpened: 1 });
+    expect(seen).toContain('Downloading stm32dfu example application 0.1.0…');
+    await page.screenshot({ path: `${shots}33-element-installed.png` });
+    await context.close();
+    expect(errors).toEqual([]);
+  });
+});
