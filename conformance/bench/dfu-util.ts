@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SparseImage, stampImage } from '@stm32dfu/image-tools';
+import { restampApplication, syntheticApplication } from '@stm32dfu/image-tools/testing';
 import { DfuDevice, download } from '@stm32dfu/protocol';
 import { createVirtualBoard, type NodeVirtualBoard } from '@stm32dfu/virtual-board/node';
 import {
@@ -28,26 +28,11 @@ const APP_SIZE = LAYOUT.partitions.application.size;
 const timings = LAYOUT.chip.timings!;
 
 function makeApp(seed: number): Uint8Array {
-  const image = new Uint8Array(APP_SIZE);
-  let x = seed;
-  for (let i = 0; i < image.length; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    image[i] = x >>> 24;
-  }
-  const view = new DataView(image.buffer);
-  view.setUint32(0, 0x20020000, true); // SP: top of SRAM
-  view.setUint32(4, APP_BASE + 0x101, true); // Thumb reset handler
-  image.fill(0, 0x1c, 0x2c); // where the stamp goes
-  return restamp(image);
+  return syntheticApplication(APP_SIZE, { seed, version: '1.0.0' });
 }
 
 function restamp(image: Uint8Array): Uint8Array {
-  const region = { start: APP_BASE, size: APP_SIZE };
-  return stampImage(SparseImage.fromBytes(APP_BASE, image), region, { version: '1.0.0' }).read(
-    APP_BASE,
-    image.length,
-    0xff,
-  );
+  return restampApplication(image, { version: '1.0.0' });
 }
 
 /** A board's flash: the bootloader, then `app` at the application base. */

@@ -3,9 +3,11 @@
  * firmware build, stamped with the versions a scenario needs, and a full-region image of
  * pseudo-random code for the big downloads.
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SparseImage, stampImage } from '@stm32dfu/image-tools';
+import { syntheticApplication } from '@stm32dfu/image-tools/testing';
 import type { BoardLayout } from '@stm32dfu/layout';
 import { HilError } from './errors.js';
 
@@ -48,17 +50,12 @@ export function syntheticApp(
   seed: number,
   version = '2.0.0',
 ): Uint8Array {
-  const base = layout.partitions.application.start;
-  const image = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    image[i] = x >>> 24;
-  }
-  const view = new DataView(image.buffer);
   const sram = layout.chip.sram[0]!;
-  view.setUint32(0, sram.start + sram.size, true);
-  view.setUint32(4, (base + 0x101) >>> 0, true);
-  image.fill(0, 0x1c, 0x2c); // reserved vector slots 7–10, where the stamp goes
-  return stamped(image, layout, version);
+  return syntheticApplication(size, {
+    seed,
+    version,
+    base: layout.partitions.application.start,
+    regionSize: layout.partitions.application.size,
+    stackTop: sram.start + sram.size,
+  });
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { syntheticApplication } from '@stm32dfu/image-tools/testing';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
@@ -37,16 +38,7 @@ console.log(
 
 const dir = mkdtempSync(join(tmpdir(), 'stm32dfu-bench-'));
 try {
-  const image = new Uint8Array(480 * 1024);
-  let x = 1;
-  for (let i = 0; i < image.length; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    image[i] = x >>> 24;
-  }
-  const view = new DataView(image.buffer);
-  view.setUint32(0, 0x20020000, true);
-  view.setUint32(4, 0x08008101, true);
-  image.fill(0, 0x1c, 0x2c);
+  const image = syntheticApplication(480 * 1024);
   writeFileSync(join(dir, 'app.bin'), image);
   const start = process.hrtime.bigint();
   const r = spawnSync(process.execPath, [bin, 'flash', 'app.bin', '--sim', 'board.sim', '--json'], {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readBinary, SparseImage, stampImage, verifyStamp } from '@stm32dfu/image-tools';
+import { syntheticApplication } from '@stm32dfu/image-tools/testing';
 import { getLayout } from '@stm32dfu/layout';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/errors.ts';
@@ -53,23 +54,9 @@ function jsonLines(run: Run): Record<string, unknown>[] {
   return parsed;
 }
 
-/** A stamped application of `size` bytes: SP, a Thumb reset handler, pseudo-random code. */
+/** A stamped application of `size` bytes (image-tools' testing), version 1.2.3. */
 function makeApp(size: number, seed: number): Uint8Array {
-  const image = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    image[i] = x >>> 24;
-  }
-  const view = new DataView(image.buffer);
-  view.setUint32(0, 0x20020000, true);
-  view.setUint32(4, APP_BASE + 0x101, true);
-  image.fill(0, 0x1c, 0x2c);
-  return stampImage(SparseImage.fromBytes(APP_BASE, image), LAYOUT, { version: '1.2.3' }).read(
-    APP_BASE,
-    size,
-    0xff,
-  );
+  return syntheticApplication(size, { seed, version: '1.2.3' });
 }
 
 function writeApp(name: string, size = 20 * 1024, seed = 1): string {

@@ -3,11 +3,11 @@
  * served on localhost with the test-only pages beside it, the navigator.usb stand-in and msw
  * put into a page before its own scripts run, and bootable stamped images made here.
  */
+
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { SparseImage, stampImage } from '@stm32dfu/image-tools';
-import { getLayout } from '@stm32dfu/layout';
+import { restampApplication, syntheticApplication } from '@stm32dfu/image-tools/testing';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 // @ts-expect-error: a plain JavaScript module without declarations
 import { serve } from '../scripts/serve.mjs';
@@ -146,28 +146,12 @@ export async function useMsw(page: Page, answers: Record<string, MockedAnswer>):
 
 export const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
 
-/**
- * A bootable stamped application of `size` bytes for the virtual board: SP in SRAM, a Thumb
- * reset handler, pseudo-random contents from `seed`, the stamp with `version`.
- */
+/** A bootable-shaped, stamped application of `size` bytes at APP_START (image-tools' testing). */
 export function makeApp(size: number, version: string, seed = 1): Uint8Array {
-  const image = new Uint8Array(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    image[i] = x >>> 24;
-  }
-  const view = new DataView(image.buffer);
-  view.setUint32(0, 0x20020000, true);
-  view.setUint32(4, (APP_START + 0x101) >>> 0, true);
-  image.fill(0, 0x1c, 0x2c);
-  return restamp(image, version);
+  return syntheticApplication(size, { seed, version, base: APP_START });
 }
 
 /** `bytes` (an application at APP_START) with a new stamp: its CRC and `version`. */
 export function restamp(bytes: Uint8Array, version: string): Uint8Array {
-  const stamped = stampImage(SparseImage.fromBytes(APP_START, bytes), getLayout('blackpill-f411'), {
-    version,
-  });
-  return stamped.read(APP_START, bytes.length, 0xff);
+  return restampApplication(bytes, { version, base: APP_START });
 }

@@ -14,7 +14,7 @@ import {
   signImage,
 } from '../src/signature-node.js';
 import { SparseImage } from '../src/sparse-image.js';
-import { stampImage } from '../src/stamp.js';
+import { syntheticApplication } from '../src/testing.js';
 
 const BASE = 0x08008000;
 const REGION = { start: BASE, size: 480 * 1024 };
@@ -27,17 +27,10 @@ const publicKey = rawPublicKey(testKey);
 
 /** A small stamped application: SP, a Thumb reset handler, deterministic code. */
 function app(length: number, seed: number): SparseImage {
-  const bytes = new Uint8Array(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    bytes[i] = x >>> 24;
-  }
-  const view = new DataView(bytes.buffer);
-  view.setUint32(0, 0x20020000, true);
-  view.setUint32(4, BASE + 0x101, true);
-  bytes.fill(0, 0x1c, 0x2c);
-  return stampImage(SparseImage.fromBytes(BASE, bytes), REGION, { version: '1.2.3' });
+  return SparseImage.fromBytes(
+    BASE,
+    syntheticApplication(length, { seed, version: '1.2.3', base: BASE }),
+  );
 }
 
 const flat = (image: SparseImage) => image.read(BASE, image.end - BASE, 0xff);
