@@ -1,5 +1,6 @@
-// Run every task (build, lint, typecheck, test) through turbo, then count every test that
-// ran — vitest JSON reports and ctest/QEMU JUnit reports — into one closing line.
+// Run every task (build, lint, typecheck, test, the API reference, the API report check)
+// through turbo, then count every test that ran — vitest JSON reports and ctest/QEMU JUnit
+// reports — into one closing line.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,8 @@ const turbo = spawnSync(
     'build',
     'lint',
     'lint:root',
+    'docs:api',
+    'api:check',
     'typecheck',
     'test',
     '--continue',

@@ -1,6 +1,7 @@
 import { hex, ImageError } from './errors.js';
 import { type ImageLike, SparseImage } from './sparse-image.js';
 
+/** How to place a raw binary in the address space. */
 export interface BinaryReadOptions {
   /** Address of the first byte (a raw binary carries none). */
   readonly base: number;
@@ -18,6 +19,7 @@ export function readBinary(bytes: Uint8Array, options: BinaryReadOptions): Spars
   return SparseImage.fromPieces([{ address: options.base, data: bytes }]);
 }
 
+/** How `writeBinary` flattens an image: the fill byte and the address range written. */
 export interface BinaryWriteOptions {
   /** Byte for the gaps between segments (default 0xFF, erased flash). */
   readonly fill?: number;

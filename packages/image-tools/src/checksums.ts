@@ -150,6 +150,7 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
+/** SHA-256 of the bytes as 64 lower-case hex digits, the form release catalogs list images by. */
 export function sha256Hex(bytes: Uint8Array): string {
   return toHex(sha256(bytes));
 }

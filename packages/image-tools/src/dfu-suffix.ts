@@ -13,8 +13,10 @@ export interface DfuSuffix {
   readonly crc: number;
 }
 
+/** Bytes in a DFU 1.1 file suffix (§B.1), also its bLength field. */
 export const DFU_SUFFIX_LENGTH = 16;
 
+/** Options for reading or stripping a suffix: `file` names the input in error messages. */
 export interface SuffixOptions {
   readonly file?: string;
 }
@@ -82,6 +84,10 @@ export function verifyDfuSuffix(
   }
 }
 
+/**
+ * The suffix fields `addDfuSuffix` writes: the device's idVendor, idProduct and bcdDevice it is for
+ * (0xFFFF, "any", when left out) and bcdDFU.
+ */
 export interface AddSuffixOptions {
   readonly vendorId?: number;
   readonly productId?: number;

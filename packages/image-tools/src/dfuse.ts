@@ -8,6 +8,7 @@ import {
   SparseImage,
 } from './sparse-image.js';
 
+/** One target of a DfuSe file: the image for one alternate setting (memory) of the device. */
 export interface DfuseTarget {
   /** The interface alternate setting the target is for (0 = internal flash on ST parts). */
   readonly alternateSetting: number;
@@ -18,11 +19,13 @@ export interface DfuseTarget {
   readonly image: SparseImage;
 }
 
+/** A parsed DfuSe `.dfu` file: its targets and its DFU suffix. */
 export interface DfuseFile {
   readonly targets: readonly DfuseTarget[];
   readonly suffix: DfuSuffix;
 }
 
+/** Options for `readDfuse`: the file name for messages and what to do when elements overlap. */
 export interface DfuseReadOptions {
   readonly file?: string;
   readonly overlap?: OverlapPolicy;
@@ -32,6 +35,7 @@ const PREFIX_LENGTH = 11;
 const TARGET_PREFIX_LENGTH = 274;
 const ELEMENT_HEADER_LENGTH = 8;
 const NAME_LENGTH = 255;
+/** bcdDFU in the suffix of a DfuSe file (0x011A), which marks the ST extension. */
 export const DFUSE_BCD = 0x011a;
 
 function ascii(bytes: Uint8Array, from: number, to: number): string {
@@ -158,6 +162,10 @@ export function readDfuse(bytes: Uint8Array, options: DfuseReadOptions = {}): Df
   return { targets, suffix };
 }
 
+/**
+ * One target to write into a DfuSe file: its alternate setting (default 0, internal flash), name
+ * and image.
+ */
 export interface DfuseTargetInput {
   readonly alternateSetting?: number;
   /** Up to 254 ASCII characters; default "ST..." as ST's tools write. */
@@ -165,6 +173,10 @@ export interface DfuseTargetInput {
   readonly image: ImageLike;
 }
 
+/**
+ * The device a DfuSe file is for, written into its suffix (idVendor, idProduct, bcdDevice; default
+ * 0xFFFF, "any").
+ */
 export interface DfuseWriteOptions {
   readonly vendorId?: number;
   readonly productId?: number;

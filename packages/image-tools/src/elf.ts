@@ -1,11 +1,18 @@
 import { fail, hex } from './errors.js';
 import { type ImagePiece, type OverlapPolicy, SparseImage } from './sparse-image.js';
 
+/**
+ * Options for `readElf`: the file name for messages and what to do when loaded segments overlap.
+ */
 export interface ElfReadOptions {
   readonly file?: string;
   readonly overlap?: OverlapPolicy;
 }
 
+/**
+ * A section of an ELF file (`.text`, `.data`, `.bss`), for naming the part of an image a problem is
+ * in.
+ */
 export interface ElfSection {
   readonly name: string;
   /** Run (virtual) address. */
@@ -17,6 +24,10 @@ export interface ElfSection {
   readonly noBits: boolean;
 }
 
+/**
+ * A PT_LOAD program header: where its bytes go in flash (`physicalAddress`) and run
+ * (`virtualAddress`), sizes in bytes, and the sections it holds.
+ */
 export interface ElfSegment {
   readonly physicalAddress: number;
   readonly virtualAddress: number;
@@ -27,6 +38,10 @@ export interface ElfSegment {
   readonly sections: readonly string[];
 }
 
+/**
+ * What `readElf` finds: the bytes to flash at their load addresses, the entry point and the
+ * segments and sections they came from.
+ */
 export interface ElfImage {
   readonly image: SparseImage;
   readonly entry: number;
@@ -198,6 +213,7 @@ export function readElf(bytes: Uint8Array, options: ElfReadOptions = {}): ElfIma
   return { image, entry, segments, sections };
 }
 
+/** Options for `writeElf`: the entry point written to e_entry (default 0). */
 export interface ElfWriteOptions {
   readonly entry?: number;
 }

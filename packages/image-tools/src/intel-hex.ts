@@ -7,6 +7,7 @@ import {
 } from './sparse-image.js';
 import { BYTE_HEX, byteOrderMarkLength, HEX_DIGIT, showChar, toBytes } from './text.js';
 
+/** Options for reading the text formats (Intel HEX and S-record). */
 export interface TextReadOptions {
   /** File name for messages. */
   readonly file?: string;
@@ -14,6 +15,10 @@ export interface TextReadOptions {
   readonly overlap?: OverlapPolicy;
 }
 
+/**
+ * What `readIntelHex` finds: the data records as an image, and the start-address record if there is
+ * one.
+ */
 export interface IntelHexImage {
   readonly image: SparseImage;
   /** Type 05 record: the 32-bit entry point (EIP). */
@@ -262,6 +267,9 @@ export function readIntelHex(
   };
 }
 
+/**
+ * How `writeIntelHex` lays out records: record size, start records and line endings (default `\n`).
+ */
 export interface IntelHexWriteOptions {
   /** Data bytes per record: 16 (objcopy, srec_cat) or 32. */
   readonly recordSize?: 16 | 32;

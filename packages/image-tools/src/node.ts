@@ -25,11 +25,16 @@ import { type SrecWriteOptions, writeSrec } from './srec.js';
  */
 export const MAX_IMAGE_FILE_BYTES = 256 * 1024 * 1024;
 
+/**
+ * Options for `readImageFile`: those of `readImage` (the file name comes from the path) and a size
+ * limit.
+ */
 export interface ReadImageFileOptions extends Omit<ReadImageOptions, 'fileName'> {
   /** Refuse files larger than this (default `MAX_IMAGE_FILE_BYTES`). */
   readonly maxBytes?: number;
 }
 
+/** An image read from a file, with the file's path and size. */
 export interface ReadImageFileResult extends ReadImageResult {
   /** The path as given. */
   readonly path: string;
@@ -115,8 +120,13 @@ export interface WriteImageOptionsByFormat {
   readonly dfu: BinaryWriteOptions & Omit<AddSuffixOptions, 'dfuVersion'>;
 }
 
+/** The formats `encodeImage` and `writeImageFile` write (every read format). */
 export type WritableImageFormat = keyof WriteImageOptionsByFormat & ImageFormat;
 
+/**
+ * What `writeImageFile` wrote: the path, the format, the size in bytes, and the base address a raw
+ * file needs to be read back.
+ */
 export interface WrittenImageFile {
   readonly path: string;
   readonly format: WritableImageFormat;

@@ -11,6 +11,7 @@ import { byteOrderMarkLength, HEX_DIGIT, toBytes } from './text.js';
 /** `dfu` is a raw binary with a DFU suffix; `dfuse` an ST DfuSe file. */
 export type ImageFormat = 'binary' | 'ihex' | 'srec' | 'elf' | 'dfuse' | 'dfu';
 
+/** Every format `readImage` reads, in the order error messages list them. */
 export const imageFormats: readonly ImageFormat[] = [
   'binary',
   'ihex',
@@ -20,6 +21,10 @@ export const imageFormats: readonly ImageFormat[] = [
   'dfu',
 ];
 
+/**
+ * How `readImage` detects and places an image: the file name, the base address of a raw binary, a
+ * forced format, the overlap policy.
+ */
 export interface ReadImageOptions {
   /** Used in messages and, only when the content is not conclusive, to pick the format. */
   readonly fileName?: string;
@@ -30,6 +35,7 @@ export interface ReadImageOptions {
   readonly overlap?: OverlapPolicy;
 }
 
+/** An image read in any format, with the format it was and what the file said beyond the bytes. */
 export interface ReadImageResult {
   readonly image: SparseImage;
   readonly format: ImageFormat;

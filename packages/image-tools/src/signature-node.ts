@@ -41,6 +41,10 @@ export function boardIdOf(boardId: string): number {
   return firstWord(new TextEncoder().encode(boardId));
 }
 
+/**
+ * The 32 raw bytes of an Ed25519 public key (of a public key, or of a private key's public half),
+ * the form the bootloader's key list and `keyIdOf` take.
+ */
 export function rawPublicKey(key: KeyObject): Uint8Array {
   const der = (key.type === 'private' ? createPublicKey(key) : key).export({
     format: 'der',
@@ -49,6 +53,7 @@ export function rawPublicKey(key: KeyObject): Uint8Array {
   return new Uint8Array(der.subarray(SPKI_PREFIX.length));
 }
 
+/** A Node public key object from 32 raw Ed25519 public-key bytes, for `crypto.verify`. */
 export function publicKeyFromRaw(raw: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
@@ -62,6 +67,10 @@ export function privateKeyFromSeed(seed: Uint8Array): KeyObject {
   });
 }
 
+/**
+ * What `signImage` needs: the Ed25519 private key, the anti-rollback security counter and the board
+ * the image is for.
+ */
 export interface SignImageOptions {
   readonly privateKey: KeyObject;
   readonly securityCounter: number;
@@ -107,6 +116,9 @@ export function signImage(
   return appendSignatureTrailer(img, region, block, signature);
 }
 
+/**
+ * What the bootloader concludes about a signature trailer: `valid`, or the first check that failed.
+ */
 export type SignatureVerdict =
   | 'valid'
   | 'missing'
@@ -117,6 +129,9 @@ export type SignatureVerdict =
   | 'bad-digest'
   | 'bad-signature';
 
+/**
+ * The result of `checkSignature`: the verdict, the trailer as found and a sentence explaining it.
+ */
 export interface SignatureCheck {
   readonly verdict: SignatureVerdict;
   readonly trailer?: SignatureTrailer;

@@ -15,12 +15,19 @@ import { hex, ImageError } from './errors.js';
 import { type ImageLike, SparseImage } from './sparse-image.js';
 import { readStamp, STAMP_MAGIC, type StampRegion } from './stamp.js';
 
+/** First word of a signature trailer: bytes "SIGN". */
 export const SIGNATURE_MAGIC = 0x4e474953;
+/** Trailer format version the tools write and the bootloader accepts. */
 export const SIGNATURE_FORMAT = 1;
+/** Bytes in a signature trailer: the 64-byte signed block and the 64-byte Ed25519 signature. */
 export const SIGNATURE_TRAILER_LENGTH = 128;
 /** Bytes 0–63 of the trailer are what the signature covers. */
 export const SIGNED_BLOCK_LENGTH = 64;
 
+/**
+ * The fields of the trailer's signed block (bytes 0–63): image length, version, counter, board and
+ * key ids and the image's SHA-256 digest.
+ */
 export interface SignedBlock {
   readonly format: number;
   /** Bytes of the image the digest covers: the stamp's length. */
@@ -33,6 +40,10 @@ export interface SignedBlock {
   readonly digest: Uint8Array;
 }
 
+/**
+ * A trailer as read from an image: its fields, where it starts, and the raw signed block and
+ * signature bytes.
+ */
 export interface SignatureTrailer extends SignedBlock {
   /** Where the trailer starts. */
   readonly address: number;

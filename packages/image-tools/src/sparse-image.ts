@@ -35,16 +35,19 @@ export interface ImagePiece extends Segment {
  */
 export type OverlapPolicy = 'error' | 'last-wins' | 'first-wins';
 
+/** Options for building an image from pieces: what to do when two pieces write the same byte. */
 export interface BuildOptions {
   readonly overlap?: OverlapPolicy;
 }
 
+/** An address range in bytes, `end` exclusive. */
 export interface AddressSpan {
   readonly start: number;
   /** One past the last byte. */
   readonly end: number;
 }
 
+/** One transfer-size block of an image, as `chunks()` yields it for a DFU download. */
 export interface ImageChunk {
   readonly address: number;
   /** Chunk number counted from the base: DfuSe sends it as `wBlockNum - 2`. */
@@ -52,6 +55,7 @@ export interface ImageChunk {
   readonly data: Uint8Array;
 }
 
+/** How `chunks()` aligns, pads and fills blocks. */
 export interface ChunkOptions {
   /** Chunks are aligned to `base + k * size`; defaults to the image start. */
   readonly base?: number;
@@ -61,6 +65,7 @@ export interface ChunkOptions {
   readonly fill?: number;
 }
 
+/** The part of an image that falls in one erase unit, as `bySector()` yields it. */
 export interface SectorSlice {
   readonly sector: Sector;
   /** The part of the image inside the sector. */
@@ -135,6 +140,7 @@ export class SparseImage implements ImageLike {
     this.segments = Object.freeze(segments);
   }
 
+  /** An image with no bytes. */
   static empty(): SparseImage {
     return new SparseImage([]);
   }
@@ -258,6 +264,7 @@ export class SparseImage implements ImageLike {
     return -1;
   }
 
+  /** The byte at `address`, or `undefined` where the image has none (a gap). */
   byteAt(address: number): number | undefined {
     const i = this.segmentIndexAt(address);
     if (i < 0) return undefined;
@@ -325,6 +332,7 @@ export class SparseImage implements ImageLike {
     return SparseImage.fromPieces([...this.segments, { address, data }], { overlap: 'last-wins' });
   }
 
+  /** Whether both images have the same bytes at the same addresses. */
   equals(other: ImageLike): boolean {
     const a = this.segments;
     const b = SparseImage.from(other).segments;

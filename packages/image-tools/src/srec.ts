@@ -3,6 +3,9 @@ import type { TextReadOptions } from './intel-hex.js';
 import { type ImageLike, type ImagePiece, SparseImage } from './sparse-image.js';
 import { BYTE_HEX, byteOrderMarkLength, HEX_DIGIT, showChar, toBytes } from './text.js';
 
+/**
+ * What `readSrec` finds: the data records as an image, with the header, start and count records.
+ */
 export interface SrecImage {
   readonly image: SparseImage;
   /** The S0 record's data as text (module name, version, ...), if any. */
@@ -214,6 +217,10 @@ export function readSrec(input: Uint8Array | string, options: TextReadOptions = 
   };
 }
 
+/**
+ * How `writeSrec` lays out records: header, start address, record size and address width, count
+ * record and line endings (default `\n`).
+ */
 export interface SrecWriteOptions {
   /** S0 text (default: none, an empty S0 record is written). */
   readonly header?: string;

@@ -5,13 +5,23 @@ import { type ImageLike, SparseImage } from './sparse-image.js';
 
 /** Architecture contract 4: a 16-byte descriptor in the reserved vector slots 7–10. */
 export const STAMP_OFFSET = 0x1c;
+/** The stamp's first word (offset 0x1C): bytes "STMP". */
 export const STAMP_MAGIC = 0x504d5453; // bytes 53 54 4D 50, "STMP"
+/**
+ * Offset from the application base of the stamp's length word: bytes of the image the CRC covers.
+ */
 export const STAMP_LENGTH_OFFSET = 0x20;
+/** Offset from the application base of the stamp's CRC word, the one word the CRC skips. */
 export const STAMP_CRC_OFFSET = 0x24;
+/** Offset from the application base of the stamp's version word. */
 export const STAMP_VERSION_OFFSET = 0x28;
 /** Smallest valid `length`: the vector table up to and including the stamp. */
 export const STAMP_MIN_LENGTH = 0x2c;
 
+/**
+ * The four words of an application stamp, as written at `STAMP_OFFSET` and checked by the
+ * bootloader before it starts the application.
+ */
 export interface AppStamp {
   readonly magic: number;
   readonly length: number;
@@ -20,8 +30,16 @@ export interface AppStamp {
   readonly version: number;
 }
 
+/**
+ * What the bootloader concludes about an application's stamp: `valid`, or the first check that
+ * failed.
+ */
 export type StampVerdict = 'valid' | 'bad-magic' | 'bad-length' | 'bad-crc';
 
+/**
+ * The result of `verifyStamp`: the verdict, the stamp as found, the CRC computed and a sentence
+ * explaining it.
+ */
 export interface StampCheck {
   readonly verdict: StampVerdict;
   /** The four fields as found (erased flash reads 0xFFFFFFFF). */
@@ -38,6 +56,7 @@ export interface StampRegion {
   readonly size: number;
 }
 
+/** An application version as `0x01020003`, `"1.2.3"` or `{ major, minor, patch }`. */
 export type VersionInput = number | string | { major: number; minor: number; patch: number };
 
 function regionOf(target: BoardLayout | StampRegion): StampRegion {
@@ -82,6 +101,7 @@ export function encodeVersion(version: VersionInput): number {
   return ((major << 24) | (minor << 16) | patch) >>> 0;
 }
 
+/** A stamp's version word as `major.minor.patch`. */
 export function formatVersion(version: number): string {
   return `${version >>> 24}.${(version >>> 16) & 0xff}.${version & 0xffff}`;
 }
@@ -105,6 +125,7 @@ function setU32(bytes: Uint8Array, at: number, value: number): void {
   bytes[at + 3] = value >>> 24;
 }
 
+/** What `stampImage` writes besides the length and CRC: the application's version. */
 export interface StampOptions {
   readonly version: VersionInput;
 }

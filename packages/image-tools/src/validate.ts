@@ -11,6 +11,10 @@ import { hex, ImageError } from './errors.js';
 import { type ImageLike, SparseImage } from './sparse-image.js';
 import { type StampCheck, verifyStamp } from './stamp.js';
 
+/**
+ * How `validateImage` checks an image: the region it targets, whether to check the vector table,
+ * the file name for messages.
+ */
 export interface ValidateOptions {
   /** Where the image will be written (default `application`). */
   readonly region?: RegionName;
@@ -20,12 +24,20 @@ export interface ValidateOptions {
   readonly file?: string;
 }
 
+/**
+ * The first two vector-table words at the region start: the initial stack pointer and the reset
+ * handler address.
+ */
 export interface VectorTableInfo {
   readonly address: number;
   readonly initialSp: number;
   readonly resetHandler: number;
 }
 
+/**
+ * What `validateImage` found: where the image lands, what must be erased, the vector table and
+ * stamp, and warnings worth showing.
+ */
 export interface ValidationReport {
   readonly region: Region;
   readonly start: number;

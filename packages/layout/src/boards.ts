@@ -5,12 +5,17 @@ import { definePartitions, type PartitionMap } from './partitions.js';
 /** GPIO port letters across the supported chips; each chip has a subset (`gpioPorts`). */
 export type GpioPort = 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G' | 'H' | 'I' | 'J' | 'K';
 
+/** A GPIO line on the board (LED, button), as the firmware drives or reads it. */
 export interface Pin {
   readonly port: GpioPort;
   readonly pin: number;
   readonly activeLow: boolean;
 }
 
+/**
+ * What the board announces on USB in both modes: ids, bcdDevice and strings, shared by the
+ * bootloader, the application and the host tools that look for it.
+ */
 export interface UsbIdentity {
   readonly vendorId: number;
   /**
@@ -27,6 +32,7 @@ export interface UsbIdentity {
   readonly applicationProduct: string;
 }
 
+/** The serial port the firmware logs to: USART instance, TX/RX pins (e.g. `PA9`) and baud rate. */
 export interface UartConfig {
   readonly instance: 'USART1' | 'USART2' | 'USART6';
   readonly tx: string;
@@ -34,6 +40,10 @@ export interface UartConfig {
   readonly baud: number;
 }
 
+/**
+ * One board the firmware builds for: its chip, clocks, pins, USB identity and bootloader size.
+ * Built in (`boards`) or read from a board file.
+ */
 export interface BoardDefinition {
   readonly id: string;
   readonly name: string;
@@ -96,8 +106,13 @@ const BOARD_LIST = [
   },
 ] as const satisfies readonly BoardDefinition[];
 
+/**
+ * Ids of the built-in boards, e.g. `blackpill-f411`; the `--board` values of the CLI and the
+ * firmware build.
+ */
 export type BoardId = (typeof BOARD_LIST)[number]['id'];
 
+/** The built-in boards by id. */
 export const boards: Readonly<Record<BoardId, BoardDefinition>> = Object.freeze(
   Object.fromEntries(BOARD_LIST.map((b) => [b.id, b])) as unknown as Record<
     BoardId,
@@ -105,8 +120,10 @@ export const boards: Readonly<Record<BoardId, BoardDefinition>> = Object.freeze(
   >,
 );
 
+/** Ids of the built-in boards, in the order help texts and error messages list them. */
 export const boardIds: readonly BoardId[] = BOARD_LIST.map((b) => b.id);
 
+/** The board used when none is named: the Black Pill (STM32F411CE). */
 export const DEFAULT_BOARD: BoardId = 'blackpill-f411';
 
 /** Everything about one board's memory: the board, its chip and its partitions. */
@@ -116,6 +133,9 @@ export interface BoardLayout {
   readonly partitions: PartitionMap;
 }
 
+/**
+ * Look a built-in board up by id (case-insensitive); throws `UNKNOWN_BOARD` naming the known ones.
+ */
 export function getBoard(id: string): BoardDefinition {
   const board = (boards as Record<string, BoardDefinition>)[id.toLowerCase()];
   if (!board) {

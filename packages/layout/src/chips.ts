@@ -8,6 +8,7 @@ export interface SectorRun {
   readonly size: number;
 }
 
+/** A named block of the chip's address space (an SRAM bank), start address and size in bytes. */
 export interface MemoryRange {
   readonly name: string;
   readonly start: number;
@@ -20,6 +21,10 @@ export interface Duration {
   readonly max: number;
 }
 
+/**
+ * Datasheet program and erase times for a chip's flash; the virtual board's delays and the
+ * flash-time estimates come from them.
+ */
 export interface FlashTimings {
   /** Programming one `programUnit` (e.g. one 32-bit word at x32 parallelism), microseconds. */
   readonly programUs: Duration;
@@ -29,6 +34,10 @@ export interface FlashTimings {
   readonly massEraseMs: Duration;
 }
 
+/**
+ * Where a chip's flash is and how it is erased and programmed: base address, size in bytes, erase
+ * units, program unit and banks.
+ */
 export interface FlashGeometry {
   readonly base: number;
   readonly size: number;
@@ -41,6 +50,10 @@ export interface FlashGeometry {
   readonly banks: 1 | 2;
 }
 
+/**
+ * One supported STM32 part: flash geometry, SRAM, system addresses and datasheet limits, what
+ * partitions, erase plans and the generated firmware header are computed from.
+ */
 export interface ChipDefinition {
   readonly id: string;
   readonly name: string;
@@ -88,6 +101,10 @@ export interface F4ClockTreeLimits {
   readonly source: string;
 }
 
+/**
+ * Datasheet clock ranges (HSE crystal, SYSCLK), in Hz, that a board definition's clocks are checked
+ * against.
+ */
 export interface ClockLimits {
   /** HSE crystal range, Hz. */
   readonly hseMinHz: number;
@@ -425,12 +442,15 @@ const CHIP_LIST = [
   },
 ] as const satisfies readonly ChipDefinition[];
 
+/** Ids of the supported chips, e.g. `stm32f411xe` (the part with its flash-size letter). */
 export type ChipId = (typeof CHIP_LIST)[number]['id'];
 
+/** The supported chips by id. */
 export const chips: Readonly<Record<ChipId, ChipDefinition>> = Object.freeze(
   Object.fromEntries(CHIP_LIST.map((c) => [c.id, c])) as unknown as Record<ChipId, ChipDefinition>,
 );
 
+/** Ids of the supported chips, in the order help texts and error messages list them. */
 export const chipIds: readonly ChipId[] = CHIP_LIST.map((c) => c.id);
 
 /** Look a chip up by id (case-insensitive); throws `UNKNOWN_CHIP` naming the known ones. */

@@ -29,6 +29,10 @@ function banner(layout: BoardLayout, comment: (line: string) => string): string 
     .join('\n');
 }
 
+/**
+ * The firmware's `stm32dfu_layout.h` for a board: partitions, sector table, flash timings, clock
+ * tree, USB identity and DfuSe layout string as C macros.
+ */
 export function generateHeader(layout: BoardLayout): string {
   const { board, chip, partitions } = layout;
   const sectors = sectorsOf(chip.flash);

@@ -9,17 +9,23 @@ import { hex, LayoutError } from './errors.js';
  * three bits say readable (1), erasable (2), writable (4): 'a' read-only, 'g' all three.
  */
 
+/** What DFU may do with a group of sectors, the three bits of a DfuSe access letter. */
 export interface SectorAccess {
   readonly readable: boolean;
   readonly erasable: boolean;
   readonly writable: boolean;
 }
 
+/**
+ * `count` consecutive sectors of `size` bytes with the same access, one `count*size letter` group
+ * of a layout string.
+ */
 export interface DfuseSectorGroup extends SectorAccess {
   readonly count: number;
   readonly size: number;
 }
 
+/** One `/address/groups` part of a layout string: sector groups laid out from `address`. */
 export interface DfuseSegment {
   readonly address: number;
   readonly groups: readonly DfuseSectorGroup[];
@@ -32,6 +38,7 @@ export interface DfuseSector extends SectorAccess {
   readonly end: number;
 }
 
+/** A parsed DfuSe layout string: the memory's name, its segments and every sector it lists. */
 export interface DfuseLayout {
   /** The memory's name, trimmed ("Internal Flash", "Option Bytes"). */
   readonly name: string;
@@ -51,6 +58,10 @@ function sizeField(size: number): string {
   return `${String(size).padStart(3, '0')} `;
 }
 
+/**
+ * Write a DfuSe layout string (the alternate setting's interface name) from a memory name and its
+ * segments.
+ */
 export function formatDfuseLayout(
   name: string,
   segments: readonly DfuseSegment[],
@@ -66,6 +77,7 @@ export function formatDfuseLayout(
   return `@${name.padEnd(nameWidth, ' ')}${parts.join('')}`;
 }
 
+/** How `dfuseLayoutFor` describes a board's flash. */
 export interface BoardDfuseOptions {
   /** List the bootloader's sectors read-only (default). Off only for a ROM-bootloader model. */
   readonly protectBootloader?: boolean;

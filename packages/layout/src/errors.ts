@@ -15,6 +15,9 @@ export type LayoutErrorCode =
   | 'MALFORMED_DFUSE_LAYOUT'
   | 'IMPOSSIBLE_CLOCK_TREE';
 
+/**
+ * What a `LayoutError` points at, for messages and for callers that highlight the offending input.
+ */
 export interface LayoutErrorDetails {
   /** The offending address, when there is one. */
   address?: number;

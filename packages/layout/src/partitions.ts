@@ -1,6 +1,10 @@
 import { type ChipDefinition, type Sector, sectorsOf } from './chips.js';
 import { formatSize, hex, LayoutError } from './errors.js';
 
+/**
+ * The bootloader's or the application's part of flash: address range in bytes and the erase units
+ * it covers.
+ */
 export interface Partition {
   readonly name: 'bootloader' | 'application';
   readonly start: number;
@@ -24,6 +28,10 @@ export interface BootRequest {
   readonly noInitSize: number;
 }
 
+/**
+ * How a board's flash is split, and where the application leaves its request to enter the
+ * bootloader.
+ */
 export interface PartitionMap {
   readonly bootloader: Partition;
   readonly application: Partition;
@@ -32,11 +40,16 @@ export interface PartitionMap {
 
 /** "DFU!" read as a little-endian word would be 0x21554644; this is BOOTLOAD-ish and unlikely in noise. */
 export const BOOT_REQUEST_MAGIC = 0xb007_10ad;
+/**
+ * Bytes reserved at the start of SRAM for the boot request (magic and its complement, with room to
+ * spare).
+ */
 export const NO_INIT_SIZE = 16;
 
 /** Cortex-M4 VTOR needs the table aligned to its size rounded up to a power of two (≥ 128 words). */
 const VECTOR_TABLE_ALIGN = 512;
 
+/** How to split the flash: the bootloader's size in bytes, from the flash base. */
 export interface PartitionOptions {
   readonly bootloaderSize: number;
 }

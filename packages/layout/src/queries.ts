@@ -12,6 +12,7 @@ export interface AddressRange {
 /** Where a write may land: one partition, or the whole flash (ST's ROM bootloader). */
 export type RegionName = 'application' | 'bootloader' | 'flash';
 
+/** An address range a write may land in, `end` one past the last byte. */
 export interface Region {
   readonly name: RegionName;
   readonly start: number;
@@ -22,6 +23,7 @@ function flashOf(target: BoardLayout | FlashGeometry): FlashGeometry {
   return 'chip' in target ? target.chip.flash : target;
 }
 
+/** The address range of a board's application, bootloader or whole flash. */
 export function regionOf(layout: BoardLayout, name: RegionName): Region {
   if (name === 'flash') {
     const f = layout.chip.flash;
@@ -124,6 +126,7 @@ export function checkAlignment(address: number, alignment: number, what = 'Addre
   }
 }
 
+/** The erase units to erase before writing some ranges, and how long that takes. */
 export interface ErasePlan {
   /** The erase units to erase, in address order, each once. */
   readonly sectors: readonly Sector[];

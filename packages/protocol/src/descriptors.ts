@@ -24,6 +24,10 @@ export interface DfuFunctionalDescriptor {
   readonly dfuVersion: number;
 }
 
+/**
+ * One interface descriptor (alternate setting) from a device's configuration descriptor, as read
+ * off the wire.
+ */
 export interface InterfaceDescriptor {
   readonly interfaceNumber: number;
   readonly alternateSetting: number;
@@ -34,6 +38,10 @@ export interface InterfaceDescriptor {
   readonly iInterface: number;
 }
 
+/**
+ * The parts of a configuration descriptor the protocol uses: its interfaces and the DFU functional
+ * descriptor.
+ */
 export interface ConfigurationDescriptor {
   readonly totalLength: number;
   readonly configurationValue: number;
@@ -50,6 +58,10 @@ function malformed(offset: number, what: string): never {
   );
 }
 
+/**
+ * Decode the DFU functional descriptor at `offset` (attributes, detach timeout, wTransferSize,
+ * bcdDFUVersion); a 7-byte DFU 1.0 descriptor reads as version 1.0.
+ */
 export function parseFunctionalDescriptor(bytes: Uint8Array, offset = 0): DfuFunctionalDescriptor {
   const length = bytes[offset] ?? 0;
   // DFU 1.0 devices send 7 bytes (no bcdDFUVersion); treat them as 1.0.

@@ -92,6 +92,10 @@ const LOCATABLE_STATUSES: readonly number[] = [
   errVERIFY,
 ];
 
+/**
+ * How `DfuDevice.open` picks the interface's memory, and the clock, deadlines and abort signal
+ * every request of the device then uses.
+ */
 export interface DfuOpenOptions {
   readonly clock?: Clock;
   /** Alt setting by number, or by memory name ("Internal Flash"); default the first. */
@@ -103,6 +107,10 @@ export interface DfuOpenOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * An alternate setting of the DFU interface: on DfuSe, one memory (internal flash, option bytes)
+ * and its layout.
+ */
 export interface DfuAlternate {
   readonly alternateSetting: number;
   readonly name: string | undefined;
@@ -110,6 +118,7 @@ export interface DfuAlternate {
   readonly layout: DfuseLayout | undefined;
 }
 
+/** A decoded DFU_GETSTATUS reply, with the spec names of its state and status. */
 export interface DfuStatus {
   readonly status: number;
   readonly statusName: string;
@@ -120,6 +129,10 @@ export interface DfuStatus {
   readonly iString: number;
 }
 
+/**
+ * Whether the interface belongs to a running application (`runtime`, only DETACH) or to the
+ * bootloader (`dfu`).
+ */
 export type DfuMode = 'runtime' | 'dfu';
 
 /**
@@ -131,6 +144,7 @@ export type DfuMode = 'runtime' | 'dfu';
  */
 export type ManifestEnd = 'idle' | 'left' | 'vanished';
 
+/** How manifestation (the end of a download) ended, and whether the device is still there. */
 export interface ManifestResult {
   /** The device is off the bus (or was reset): not for further requests. */
   readonly gone: boolean;
@@ -146,11 +160,16 @@ export interface ManifestResult {
  */
 export type LeaveOutcome = 'reported' | 'seen-running' | 'assumed';
 
+/**
+ * The outcome of `DfuDevice.leave`: the device has left DFU mode, and how the host knows the
+ * application starts.
+ */
 export interface LeaveResult {
   readonly gone: true;
   readonly outcome: LeaveOutcome;
 }
 
+/** How `DfuDevice.leave` starts the application and where it looks for the board afterwards. */
 export interface LeaveOptions {
   /** The address pointer before the zero-length DNLOAD (ST's ROM jumps there). */
   readonly address?: number;
@@ -405,6 +424,10 @@ export class DfuDevice {
 
   // ---- DFU 1.1 requests (§6.1) ---------------------------------------------------------
 
+  /**
+   * DFU_GETSTATUS: the device's status, state and poll timeout. `phase` names the step in an
+   * `AbortError`.
+   */
   async getStatus(signal?: AbortSignal, phase?: string): Promise<DfuStatus> {
     const bytes = await this.classIn(DFU_GETSTATUS, 0, 6, 'DFU_GETSTATUS', signal, phase);
     if (bytes.length < 6) {
@@ -425,6 +448,7 @@ export class DfuDevice {
     };
   }
 
+  /** DFU_GETSTATE: the bState value alone. */
   async getState(signal?: AbortSignal): Promise<number> {
     const bytes = await this.classIn(DFU_GETSTATE, 0, 1, 'DFU_GETSTATE', signal);
     if (bytes.length < 1)
@@ -432,10 +456,12 @@ export class DfuDevice {
     return bytes[0]!;
   }
 
+  /** DFU_CLRSTATUS: leave dfuERROR for dfuIDLE. */
   clearStatus(signal?: AbortSignal): Promise<void> {
     return this.classOut(DFU_CLRSTATUS, 0, undefined, 'DFU_CLRSTATUS', signal);
   }
 
+  /** DFU_ABORT: end a download or upload in progress and return to dfuIDLE. */
   abort(signal?: AbortSignal): Promise<void> {
     return this.classOut(DFU_ABORT, 0, undefined, 'DFU_ABORT', signal);
   }
@@ -655,6 +681,10 @@ export class DfuDevice {
     }
   }
 
+  /**
+   * DfuSe Set Address Pointer: where the next data blocks or UPLOADs start; waits until the device
+   * is done.
+   */
   setAddress(address: number, signal?: AbortSignal, phase = 'write'): Promise<void> {
     return this.dnload(
       0,
@@ -666,6 +696,7 @@ export class DfuDevice {
     );
   }
 
+  /** DfuSe Erase of the sector (page) holding `address`; waits until the device has erased it. */
   eraseSector(address: number, signal?: AbortSignal): Promise<void> {
     return this.dnload(
       0,
@@ -677,6 +708,10 @@ export class DfuDevice {
     );
   }
 
+  /**
+   * DfuSe mass erase of the selected memory; waits until the device has erased it (seconds on an
+   * F4).
+   */
   eraseAll(signal?: AbortSignal): Promise<void> {
     return this.dnload(0, Uint8Array.of(DFUSE_ERASE), 'mass erase', undefined, signal, 'erase');
   }

@@ -26,14 +26,20 @@ export function dfuProtocolsOf(device: UsbDeviceLike): Set<number> {
   return protocols;
 }
 
+/** Whether the device is in DFU mode: it has a DFU interface with the DFU-mode protocol. */
 export function hasDfuModeInterface(device: UsbDeviceLike): boolean {
   return dfuProtocolsOf(device).has(DFU_PROTOCOL_DFU_MODE);
 }
 
+/** Whether the device runs an application that can be asked to detach into DFU mode. */
 export function hasRuntimeInterface(device: UsbDeviceLike): boolean {
   return dfuProtocolsOf(device).has(DFU_PROTOCOL_RUNTIME);
 }
 
+/**
+ * How to look for a board again by serial number after it has left the bus: which devices will do,
+ * how long and how often to poll.
+ */
 export interface BoardSearch {
   readonly clock: Clock;
   readonly serialNumber: string;

@@ -6,6 +6,7 @@ export interface FlashImage {
   readonly segments: readonly { readonly address: number; readonly data: Uint8Array }[];
 }
 
+/** A contiguous run of image bytes at a flash address. */
 export interface ImageSegment {
   readonly address: number;
   readonly data: Uint8Array;

@@ -21,6 +21,10 @@ import {
 import type { OperationOptions, ProgressEvent, ProgressPhase } from './progress.js';
 import { checkAborted } from './timing.js';
 
+/**
+ * How a download is planned: comparing with the device first, and the numbers for the time
+ * estimate.
+ */
 export interface PlanOptions {
   /** Compare each touched sector with the device and skip equal ones (default true). */
   readonly differential?: boolean;
@@ -44,6 +48,10 @@ export interface DownloadOptions extends OperationOptions, PlanOptions {
   readonly reconnectTimeoutMs?: number;
 }
 
+/**
+ * What `download` did: the plan it carried out, how the result was verified, and whether the
+ * application was started.
+ */
 export interface DownloadResult {
   readonly plan: FlashPlan;
   readonly verified: CompareMethod;
@@ -359,6 +367,7 @@ async function locateMismatch(
   );
 }
 
+/** A range of device memory to read: start address and length in bytes. */
 export interface UploadRange {
   readonly address: number;
   readonly length: number;
@@ -540,6 +549,10 @@ export async function uploadPlain(
   return out;
 }
 
+/**
+ * How `findDfuDevice` waits for a board to come back: the clock, deadline, poll interval and abort
+ * signal.
+ */
 export interface FindOptions {
   readonly clock: Clock;
   /** How long to look, ms (default 10 s). */
@@ -574,6 +587,7 @@ export function findDfuDevice(
   });
 }
 
+/** How `detach` finds the board again in DFU mode and opens it. */
 export interface DetachOptions extends Omit<DfuOpenOptions, 'clock'> {
   readonly usb: UsbLike;
   /** How long to wait for the board to come back, ms (default 10 s). */

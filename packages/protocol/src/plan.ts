@@ -11,6 +11,7 @@ import { contentOf, type FlashImage, type ImageSegment, normalizeImage } from '.
 /** How sectors were compared with the device before planning. */
 export type CompareMethod = 'crc' | 'read-back' | 'off';
 
+/** One sector a download touches, what will be done to it and how many bytes it takes. */
 export interface PlannedSector {
   readonly start: number;
   readonly size: number;
@@ -32,6 +33,10 @@ export interface PlannedBlock {
   readonly data: Uint8Array;
 }
 
+/**
+ * How long a plan should take, ms: erase and programming from the datasheet, USB transfer from the
+ * throughput given.
+ */
 export interface FlashEstimate {
   readonly eraseMs: number;
   readonly programMs: number;
@@ -40,6 +45,10 @@ export interface FlashEstimate {
   readonly totalMs: number;
 }
 
+/**
+ * What a download will do, sector by sector and block by block, and what it costs in bytes and
+ * time; `--dry-run` prints it.
+ */
 export interface FlashPlan {
   /** The device memory (DfuSe alt setting name) the plan is for. */
   readonly memory: string;
@@ -56,6 +65,10 @@ export interface FlashPlan {
   readonly estimate?: FlashEstimate;
 }
 
+/**
+ * What `planFlash` needs beyond the image: the device's layout and transfer size, what the device
+ * already holds, and the numbers for the estimate.
+ */
 export interface PlanInput {
   readonly layout: DfuseLayout;
   readonly transferSize: number;

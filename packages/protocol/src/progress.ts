@@ -1,6 +1,9 @@
 /** Typed progress: the CLI's bar, the web page and `--json` all read the same stream. */
 export type ProgressPhase = 'erase' | 'write' | 'verify' | 'read';
 
+/**
+ * One progress report of a long operation: the phase, bytes done of the total, the address reached.
+ */
 export interface ProgressEvent {
   readonly phase: ProgressPhase;
   /** Bytes of this phase done so far, and in total. */
@@ -14,5 +17,6 @@ export interface ProgressEvent {
 /** Every long operation takes these. */
 export interface OperationOptions {
   readonly signal?: AbortSignal;
+  /** Called as the operation advances, synchronously; a slow listener slows the operation. */
   readonly onProgress?: (event: ProgressEvent) => void;
 }

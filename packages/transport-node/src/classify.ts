@@ -12,6 +12,7 @@ import type { LibusbDevice } from './node-usb.js';
 
 /** ST's ROM DfuSe bootloader (AN3156), on every STM32 with USB. */
 export const ST_ROM_VENDOR_ID = 0x0483;
+/** Product id of ST's ROM DfuSe bootloader (with `ST_ROM_VENDOR_ID`, 0483:df11). */
 export const ST_ROM_PRODUCT_ID = 0xdf11;
 
 /**
@@ -26,8 +27,16 @@ export interface ProductIdentity {
   readonly manufacturer?: string | undefined;
 }
 
+/**
+ * The identities taken as stm32dfu's when none are given: the default board identity, 1209:0001
+ * made by "stm32dfu".
+ */
 export const DEFAULT_IDENTITIES: readonly ProductIdentity[] = [DEFAULT_USB_IDENTITY];
 
+/**
+ * One alternate setting of a device's DFU interface, as `list()` reports it: on DfuSe devices a
+ * memory and its layout.
+ */
 export interface DfuAltSetting {
   readonly interfaceNumber: number;
   readonly alternateSetting: number;
@@ -67,6 +76,7 @@ export interface DfuDeviceInfo {
   readonly problem: TransportError | undefined;
 }
 
+/** A VID:PID as `vvvv:pppp`, lower-case hex, the way `lsusb` and `dfu-util -d` write it. */
 export function formatUsbId(vendorId: number, productId: number): string {
   const h = (n: number) => n.toString(16).padStart(4, '0');
   return `${h(vendorId)}:${h(productId)}`;

@@ -41,6 +41,10 @@ const DOM_NAMES: Record<TransportErrorCode, string> = {
   AMBIGUOUS: 'DeviceSelectionError',
 };
 
+/**
+ * What a `TransportError` carries besides its code and message: the libusb error, the device and
+ * the advice.
+ */
 export interface TransportErrorDetail {
   /** The libusb error or transfer status behind it, e.g. `LIBUSB_ERROR_ACCESS`. */
   readonly libusb?: string | undefined;
@@ -92,6 +96,10 @@ export type HostPlatform = NodeJS.Platform;
 /** Who made the device, for driver advice. */
 export type DeviceKind = 'stm32dfu' | 'st-rom' | 'foreign';
 
+/**
+ * What permission and busy-device advice depends on: the host OS, who made the device and its
+ * VID:PID.
+ */
 export interface AdviceContext {
   readonly platform: HostPlatform;
   readonly kind?: DeviceKind | undefined;

@@ -22,6 +22,7 @@ export interface LibusbConfigDescriptor {
   readonly interfaces: readonly (readonly LibusbInterfaceDescriptor[])[];
 }
 
+/** libusb's device descriptor (USB 2.0 §9.6.1): ids, bcdDevice and the string indexes. */
 export interface LibusbDeviceDescriptor {
   readonly idVendor: number;
   readonly idProduct: number;
@@ -33,7 +34,11 @@ export interface LibusbDeviceDescriptor {
 
 /** node-usb's `Interface` (only valid while the device is open). */
 export interface LibusbInterface {
+  /**
+   * Whether a kernel driver holds the interface (Linux), which keeps this process from claiming it.
+   */
   isKernelDriverActive(): boolean;
+  /** Detach the kernel driver from the interface so it can be claimed. */
   detachKernelDriver(): void;
 }
 
@@ -52,19 +57,29 @@ export interface LibusbDevice {
   timeout: number;
   /** Present only while the device is open. */
   readonly interfaces?: readonly unknown[] | undefined;
+  /** The open device's interface `index`, to check or detach its kernel driver. */
   interface(index: number): LibusbInterface;
 }
 
+/** A device came onto the bus (`attach`) or left it (`detach`). */
 export type LibusbHotplugEvent = 'attach' | 'detach';
+/** Called with the device that came or went. */
 export type LibusbHotplugListener = (device: LibusbDevice) => void;
 
 /** node-usb's `usb` event emitter: `attach`/`detach` from libusb hotplug, or node-usb's own polling. */
 export interface LibusbEvents {
+  /** Listen for devices coming and going, e.g. a board re-enumerating after DETACH. */
   on(event: LibusbHotplugEvent, listener: LibusbHotplugListener): unknown;
+  /** Stop a listener added with `on`. */
   removeListener(event: LibusbHotplugEvent, listener: LibusbHotplugListener): unknown;
 }
 
+/**
+ * The parts of node-usb the transport calls: the device list, hotplug events and the WebUSB
+ * wrapper. `loadNodeUsb()` gives the real one; tests pass a stand-in.
+ */
 export interface NodeUsbModule {
+  /** Every device on every bus, from libusb's cache, without opening any. */
   getDeviceList(): readonly LibusbDevice[];
   readonly usb: LibusbEvents;
   readonly WebUSBDevice: {

@@ -38,6 +38,10 @@ import {
 } from './node-usb.js';
 import { type DeviceCriteria, selectDevice } from './select.js';
 
+/**
+ * How `NodeUsbTransport` reaches USB, which devices it takes as stm32dfu's, and the advice,
+ * deadlines and clock it uses.
+ */
 export interface NodeUsbTransportOptions {
   /**
    * node-usb, or a function that loads it. Default: the real `usb` package, imported on first
@@ -70,6 +74,10 @@ export interface DeviceListing {
   readonly usbDeviceCount: number;
 }
 
+/**
+ * How `findBoard` waits for a board to come back by serial number: the mode, deadline, poll
+ * interval and abort signal.
+ */
 export interface FindBoardOptions {
   /** Which mode to wait for: 'dfu' after DETACH, 'runtime' after a leave; default either. */
   readonly mode?: DfuMode | 'any';

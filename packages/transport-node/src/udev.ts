@@ -24,6 +24,7 @@ function rule(vendorId: number, productId: number): string {
   );
 }
 
+/** Which devices the generated udev rules let users open. */
 export interface UdevRulesOptions {
   /** More VID:PIDs to allow (a product's own `usbIdentity`), after ours and ST's ROM. */
   readonly identities?: readonly ProductIdentity[];
@@ -51,6 +52,10 @@ export function udevRules(options: UdevRulesOptions = {}): string {
   return text;
 }
 
+/**
+ * Where and how `installUdevRules` writes the rules and reloads udev; the OS, root check and
+ * command runner can be replaced for tests.
+ */
 export interface InstallUdevRulesOptions extends UdevRulesOptions {
   /** Where to write; default `/etc/udev/rules.d/70-stm32dfu.rules`. */
   readonly path?: string;
@@ -64,6 +69,7 @@ export interface InstallUdevRulesOptions extends UdevRulesOptions {
   readonly run?: (command: string, args: readonly string[]) => Promise<void>;
 }
 
+/** What `installUdevRules` did and what is left to do by hand. */
 export interface UdevInstallReport {
   readonly path: string;
   /** The rules file was written. */

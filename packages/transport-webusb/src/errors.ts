@@ -22,13 +22,22 @@ export type WebUsbErrorCode =
   /** The board did not come back (after DETACH or a reload) within the time allowed. */
   | 'NOT_FOUND_AGAIN';
 
+/** A browser engine family; of these only Chromium has WebUSB (see `WEBUSB_BROWSERS`). */
 export type BrowserFamily = 'chromium' | 'firefox' | 'safari' | 'other';
+/**
+ * The operating system a page runs on, which decides the permission and driver advice (WinUSB on
+ * Windows, udev rules on Linux).
+ */
 export type HostOs = 'windows' | 'linux' | 'macos' | 'android' | 'chromeos' | 'other';
 
 /** Which browsers have WebUSB, for the message of a browser that has not. */
 export const WEBUSB_BROWSERS =
   'Chrome, Edge, Opera or another Chromium-based browser (version 61 or later) on Windows, macOS, Linux, ChromeOS or Android';
 
+/**
+ * What a `WebUsbError` carries besides its code and message: the device, the advice and the
+ * browser's own error.
+ */
 export interface WebUsbErrorDetail {
   /** `vvvv:pppp` of the device concerned. */
   readonly device?: string | undefined;
@@ -97,6 +106,10 @@ function domMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/**
+ * What `toWebUsbError` needs to word its message and advice: what was being done, the OS, the
+ * device.
+ */
 export interface MapContext {
   /** What was being done: "opening the board", "asking for a device". */
   readonly action: string;

@@ -16,9 +16,14 @@ import { type BrowserEnvironment, hostOsOf, webUsbProblem } from './support.js';
 
 /** The stm32dfu default ids (pid.codes test pair): the same in the bootloader and the application. */
 export const STM32DFU_VENDOR_ID = 0x1209;
+/**
+ * Product id of stm32dfu's bootloader and example application (with `STM32DFU_VENDOR_ID`,
+ * 1209:0001).
+ */
 export const STM32DFU_PRODUCT_ID = 0x0001;
 /** ST's ROM DfuSe bootloader (AN3156). */
 export const ST_ROM_VENDOR_ID = 0x0483;
+/** Product id of ST's ROM DfuSe bootloader (with `ST_ROM_VENDOR_ID`, 0483:df11). */
 export const ST_ROM_PRODUCT_ID = 0xdf11;
 
 /** A `USBDeviceFilter` as `navigator.usb.requestDevice` takes it. */
@@ -33,6 +38,10 @@ export interface UsbDeviceFilterLike {
 
 /** `navigator.usb` as far as this package uses it. */
 export interface WebUsbLike extends UsbLike {
+  /**
+   * Show the browser's device chooser, limited to `filters`; needs a user gesture, and rejects when
+   * the user picks nothing.
+   */
   requestDevice(options: { filters: UsbDeviceFilterLike[] }): Promise<UsbDeviceLike>;
 }
 
@@ -70,11 +79,16 @@ export interface BoardSummary {
   readonly version: string;
 }
 
+/** A VID:PID as `vvvv:pppp`, lower-case hex, the way `lsusb` and `dfu-util -d` write it. */
 export function formatUsbId(vendorId: number, productId: number): string {
   const h = (n: number) => n.toString(16).padStart(4, '0');
   return `${h(vendorId)}:${h(productId)}`;
 }
 
+/**
+ * What a page can show about a device without opening it: ids, names, DFU mode, whose it is and its
+ * bcdDevice.
+ */
 export function summarize(device: UsbDeviceLike): BoardSummary {
   const protocols = dfuProtocolsOf(device);
   const kind =
@@ -94,6 +108,10 @@ export function summarize(device: UsbDeviceLike): BoardSummary {
   };
 }
 
+/**
+ * How `WebUsbTransport` measures time, words its advice and which extra product ids its chooser
+ * offers.
+ */
 export interface WebUsbTransportOptions {
   /** Virtual time for tests; the real clock by default. */
   readonly clock?: Clock;
@@ -103,6 +121,10 @@ export interface WebUsbTransportOptions {
   readonly products?: readonly ProductIds[];
 }
 
+/**
+ * How `findAgain` waits for a board to come back by serial: the mode, deadline (default 10 s),
+ * abort signal and the device object to skip.
+ */
 export interface FindAgainOptions {
   /** 'dfu' waits for the bootloader, 'runtime' for the application, 'any' for either. */
   readonly mode?: DfuMode | 'any';

@@ -32,6 +32,8 @@ const WILL_DETACH = 0x08;
  * The numbers below are firmware/app/usb_runtime.c's and firmware/src/core/usb_bos.h's;
  * test/app-model.test.ts builds that C for the host and compares every answer, byte for byte.
  */
+
+/** The example application's runtime DFU interface string (firmware/app/usb_runtime.c). */
 export const APP_RUNTIME_INTERFACE_NAME = 'stm32dfu runtime DFU';
 const DETACH_TIMEOUT_MS = 1000;
 const TRANSFER_SIZE = 2048;
@@ -97,6 +99,10 @@ const BOS = Uint8Array.from([
   ...BOS_CAPABILITIES,
 ]);
 
+/**
+ * What the application model announces and does: the board's USB identity and serial, and what
+ * happens when the host sends DFU_DETACH.
+ */
 export interface ApplicationModelOptions {
   readonly identity: UsbIdentity;
   readonly serialNumber: string;

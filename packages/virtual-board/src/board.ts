@@ -54,8 +54,16 @@ import {
 } from './wasm-core.js';
 import { compileWasm, type WasmSource } from './wasm-loader.js';
 
+/**
+ * What the chip runs: our bootloader, the example application, ST's ROM bootloader (Boot0 high), or
+ * nothing (unpowered).
+ */
 export type BoardMode = 'bootloader' | 'application' | 'rom' | 'off';
 
+/**
+ * Why the chip reset: power coming up, an NRST pulse, or a software reset (the bootloader leaving,
+ * the application asking for it).
+ */
 export type ResetCause = 'power-on' | 'nrst' | 'software';
 
 /** One entry of `board.events`; `t` is virtual milliseconds. */
@@ -116,8 +124,13 @@ export type BoardEvent =
       readonly address?: number;
     };
 
+/** The `type` of a board event, for listening to one kind with `on`. */
 export type BoardEventType = BoardEvent['type'];
 
+/**
+ * How to build a virtual board: which board, its initial flash, clock, core, unique id, pins and
+ * the transfer size it announces.
+ */
 export interface VirtualBoardOptions {
   /** Board id from @stm32dfu/layout (default 'blackpill-f411') or a custom definition. */
   readonly board?: string | BoardDefinition;
@@ -149,7 +162,9 @@ export interface VirtualBoardOptions {
  * write-queue buffer (BL_MAX_TRANSFER_SIZE).
  */
 export const TRANSFER_SIZE_STEP = 64;
+/** Smallest wTransferSize the virtual bootloader serves, bytes: one EP0 packet. */
 export const TRANSFER_SIZE_MIN = 64;
+/** Largest wTransferSize the virtual bootloader serves, bytes: one write-queue buffer. */
 export const TRANSFER_SIZE_MAX = 2048;
 /** What `bl_profile_stm32dfu` announces on the chip. */
 export const DEFAULT_TRANSFER_SIZE = 2048;
@@ -173,6 +188,10 @@ function checkTransferSize(size: number | undefined): number {
   return size;
 }
 
+/**
+ * Faults to arm on a board (`board.faults`) for testing recovery: power cuts during flash
+ * operations, cable pulls, flipped flash bits.
+ */
 export interface BoardFaults {
   /** Power drops right after the n-th flash erase/program from now (n ≥ 1). */
   cutPowerAfterFlashOps(n: number): void;
@@ -280,6 +299,7 @@ export class VirtualBoard {
   readonly transferSize: number;
   readonly events: BoardEvent[] = [];
   readonly usb: UsbLike & {
+    /** Stop telling a listener added with `addEventListener`. */
     removeEventListener(type: 'connect' | 'disconnect', listener: UsbConnectionListener): void;
   };
   readonly faults: BoardFaults;
@@ -421,6 +441,10 @@ export class VirtualBoard {
     return this.#stallUntil;
   }
 
+  /**
+   * Be told of each new board event of `type` (`*` for all) as it is logged; returns the function
+   * that stops it.
+   */
   on(type: BoardEventType | '*', listener: (event: BoardEvent) => void): () => void {
     let set = this.#eventListeners.get(type);
     if (!set) {
@@ -465,6 +489,7 @@ export class VirtualBoard {
     if (this.#powered) this.#supplyChanged(false);
   }
 
+  /** Plug the USB cable back in; a bus-powered board powers up and enumerates again. */
   plug(): void {
     if (this.#plugged) return;
     this.#plugged = true;
@@ -479,6 +504,10 @@ export class VirtualBoard {
     this.#flash.write(address, bytes);
   }
 
+  /**
+   * A copy of `length` bytes of flash from `address`, read as a debug probe would (no USB, no
+   * time).
+   */
   readFlash(address: number, length: number): Uint8Array {
     return this.#flash.read(address, length);
   }

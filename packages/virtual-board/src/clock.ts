@@ -8,7 +8,9 @@ interface Timer {
   cancelled: boolean;
 }
 
+/** A timer set with `VirtualClock.schedule`. */
 export interface TimerHandle {
+  /** Keep the timer from firing; nothing happens if it already has. */
   cancel(): void;
 }
 
@@ -88,6 +90,7 @@ export class VirtualClock implements Clock {
     }
   }
 
+  /** Move time forward by `ms`, firing timers and ticks on the way. */
   advance(ms: number): void {
     this.advanceTo(this.#now + ms);
   }

@@ -11,6 +11,7 @@ export const DESCRIPTOR_INTERFACE = 4;
 export const DESCRIPTOR_ENDPOINT = 5;
 export const DESCRIPTOR_DFU_FUNCTIONAL = 0x21;
 
+/** A device descriptor (USB 2.0 §9.6.1), field names as in the spec. */
 export interface DeviceDescriptor {
   readonly bcdUSB: number;
   readonly bMaxPacketSize0: number;
@@ -23,6 +24,7 @@ export interface DeviceDescriptor {
   readonly bNumConfigurations: number;
 }
 
+/** A DFU functional descriptor (DFU 1.1 §4.1.3), field names as in the spec. */
 export interface DfuFunctionalDescriptor {
   readonly bmAttributes: number;
   readonly wDetachTimeOut: number;
@@ -30,12 +32,17 @@ export interface DfuFunctionalDescriptor {
   readonly bcdDFUVersion: number;
 }
 
+/** An endpoint descriptor (USB 2.0 §9.6.6), field names as in the spec. */
 export interface EndpointDescriptor {
   readonly bEndpointAddress: number;
   readonly bmAttributes: number;
   readonly wMaxPacketSize: number;
 }
 
+/**
+ * An interface descriptor (USB 2.0 §9.6.5) with its endpoints and, on a DFU interface, its
+ * functional descriptor.
+ */
 export interface InterfaceDescriptor {
   readonly bInterfaceNumber: number;
   readonly bAlternateSetting: number;
@@ -47,6 +54,7 @@ export interface InterfaceDescriptor {
   readonly dfuFunctional?: DfuFunctionalDescriptor;
 }
 
+/** A configuration descriptor (USB 2.0 §9.6.3) and the interfaces inside it. */
 export interface ConfigurationDescriptor {
   readonly bConfigurationValue: number;
   readonly iConfiguration: number;
@@ -66,6 +74,10 @@ export class DescriptorError extends Error {
 
 const u16 = (b: Uint8Array, i: number): number => b[i]! | (b[i + 1]! << 8);
 
+/**
+ * Decode the 18-byte device descriptor a device returns; throws `DescriptorError` naming the bad
+ * field.
+ */
 export function parseDeviceDescriptor(b: Uint8Array): DeviceDescriptor {
   if (b.length < 18 || b[0]! < 18 || b[1] !== DESCRIPTOR_DEVICE) {
     throw new DescriptorError(
@@ -86,6 +98,10 @@ export function parseDeviceDescriptor(b: Uint8Array): DeviceDescriptor {
   };
 }
 
+/**
+ * Decode a whole configuration descriptor (wTotalLength bytes) with its interfaces, endpoints and
+ * DFU functional descriptors; throws `DescriptorError` at the first bad length or type.
+ */
 export function parseConfigurationDescriptor(b: Uint8Array): ConfigurationDescriptor {
   if (b.length < 9 || b[1] !== DESCRIPTOR_CONFIGURATION) {
     throw new DescriptorError('Configuration descriptor: expected type 2 at offset 0.', 0);
@@ -243,6 +259,9 @@ export function msOs20DescriptorSet(
   ]);
 }
 
+/**
+ * A platform capability of a BOS (WebUSB, Microsoft OS 2.0): its UUID and the bytes that follow.
+ */
 export interface PlatformCapability {
   /** Offset of the capability in the BOS. */
   readonly offset: number;
@@ -252,6 +271,7 @@ export interface PlatformCapability {
   readonly data: Uint8Array;
 }
 
+/** A parsed BOS: its wTotalLength and its platform capabilities. */
 export interface BosDescriptor {
   readonly totalLength: number;
   readonly platformCapabilities: readonly PlatformCapability[];
@@ -307,6 +327,10 @@ export function parseBosDescriptor(b: Uint8Array): BosDescriptor {
   return { totalLength: total, platformCapabilities };
 }
 
+/**
+ * A registry property of an MS OS 2.0 descriptor set (e.g. DeviceInterfaceGUIDs), as Windows writes
+ * it to the device's key.
+ */
 export interface MsOs20RegistryProperty {
   readonly offset: number;
   readonly dataType: number;
@@ -317,6 +341,10 @@ export interface MsOs20RegistryProperty {
   readonly strings?: readonly string[];
 }
 
+/**
+ * A parsed MS OS 2.0 descriptor set: the Windows version it is for, its compatible ids (WINUSB) and
+ * registry properties.
+ */
 export interface MsOs20DescriptorSet {
   readonly windowsVersion: number;
   readonly totalLength: number;

@@ -12,6 +12,9 @@ export type VirtualBoardErrorCode =
   | 'WASM_INTERFACE'
   | 'CORE_TRAP';
 
+/**
+ * What a `VirtualBoardError` points at: an address, the offending value as given, or a file path.
+ */
 export interface VirtualBoardErrorDetails {
   readonly address?: number;
   readonly value?: string;

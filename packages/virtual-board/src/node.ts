@@ -10,6 +10,10 @@ import { buildBoard, resolveLayout, VirtualBoard, type VirtualBoardOptions } fro
 import { VirtualBoardError } from './errors.js';
 import { defaultWasmUrl } from './wasm-loader.js';
 
+/**
+ * Options of the Node board: those of `VirtualBoardOptions`, with the initial flash also given as a
+ * file path.
+ */
 export interface NodeVirtualBoardOptions extends Omit<VirtualBoardOptions, 'flash'> {
   /** Initial flash: bytes, or the path of a saved flash image. */
   readonly flash?: Uint8Array | string;
@@ -38,6 +42,10 @@ export class NodeVirtualBoard extends VirtualBoard {
   }
 }
 
+/**
+ * A board whose flash can be loaded from and saved to files, with the core read from the package's
+ * `dist/wasm`; resolves once it is powered (unless `powered: false`).
+ */
 export async function createVirtualBoard(
   options: NodeVirtualBoardOptions = {},
 ): Promise<NodeVirtualBoard> {

@@ -16,7 +16,9 @@
  */
 
 export const FULL_SPEED_BITS_PER_MS = 12_000;
+/** A full-speed frame, ms: control transfers start at a frame boundary. */
 export const FRAME_MS = 1;
+/** Max packet size of endpoint 0, bytes: the data stage is split into packets of this size. */
 export const EP0_MAX_PACKET = 64;
 export const SETUP_DATA_BYTES = 8;
 export const TRANSACTION_OVERHEAD_BYTES = 37 / 3;

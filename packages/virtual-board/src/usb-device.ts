@@ -35,12 +35,20 @@ export interface EnumeratedDevice {
 
 /** The board, as the host controller behind every device object it hands out. */
 export interface DeviceHost {
+  /**
+   * Carry one control transfer to the device on the bus (SETUP bytes, OUT data, IN length), in
+   * virtual time; the result is what WebUSB would report.
+   */
   transfer(
     device: VirtualUsbDevice,
     setup: Uint8Array,
     out: Uint8Array | undefined,
     inLength: number,
   ): Promise<{ status: UsbTransferStatus; data?: Uint8Array }>;
+  /**
+   * Reset the port the device is on (`reset()` on the device), after which the board may
+   * re-enumerate.
+   */
   portReset(device: VirtualUsbDevice): Promise<void>;
 }
 

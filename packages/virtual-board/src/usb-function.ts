@@ -13,8 +13,14 @@ export type Ep0Reply =
   /** The device did not answer: on the bus every packet is NAKed until the host gives up. */
   | { readonly kind: 'none' };
 
+/**
+ * The device behind the virtual cable as the board's host controller drives it, one control
+ * transfer at a time: the bootloader core or the application model.
+ */
 export interface UsbFunction {
+  /** The host reset the bus: forget the address and configuration. */
   busReset(): void;
+  /** An 8-byte SETUP packet arrived; the reply says how the device answers it. */
   setup(setup: Uint8Array): Ep0Reply;
   /** The OUT data stage arrived; the function acks or stalls the status stage. */
   outData(data: Uint8Array): 'ack' | 'stall' | 'none';

@@ -17,6 +17,10 @@ export const BOOT_VERDICTS = [
   'bad-vectors',
   'jump',
 ] as const;
+/**
+ * Why the bootloader stayed or started the application at reset: asked to stay (boot request,
+ * button), no valid application (none, bad stamp, bad vectors), or `jump`.
+ */
 export type BootVerdict = (typeof BOOT_VERDICTS)[number];
 
 /**

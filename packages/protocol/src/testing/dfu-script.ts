@@ -114,6 +114,10 @@ function classSetup(request: number, value: number, index: number): UsbControlSe
 
 const OK_REPLY: ScriptReply = { type: 'ok' };
 
+/**
+ * The fields of a scripted GETSTATUS reply besides the state: bStatus, bwPollTimeout (ms) and
+ * iString, all 0 by default.
+ */
 export interface StatusReply {
   readonly status?: number;
   readonly pollTimeout?: number;
@@ -136,6 +140,7 @@ export function statusBytes(state: DfuStateName | number, reply: StatusReply = {
 
 /** Builders for the steps of a DFU/DfuSe exchange on interface `intf` (default 0). */
 export const dfu = {
+  /** A GETSTATUS the device answers with `state` and the `reply` fields. */
   getStatus(state: DfuStateName | number, reply: StatusReply = {}, intf = 0): ScriptStep {
     return {
       kind: 'in',
@@ -148,6 +153,7 @@ export const dfu = {
   getStatusReply(reply: ScriptReply, intf = 0): ScriptStep {
     return { kind: 'in', setup: classSetup(DFU_GETSTATUS, 0, intf), length: 6, reply };
   },
+  /** A GETSTATE the device answers with `state`. */
   getState(state: DfuStateName | number, intf = 0): ScriptStep {
     const s = typeof state === 'number' ? state : DFU_STATE_NAMES.indexOf(state);
     return {
@@ -157,15 +163,22 @@ export const dfu = {
       reply: { type: 'data', data: Uint8Array.of(s) },
     };
   },
+  /** A CLRSTATUS, accepted unless `reply` says otherwise. */
   clrStatus(reply: ScriptReply = OK_REPLY, intf = 0): ScriptStep {
     return { kind: 'out', setup: classSetup(DFU_CLRSTATUS, 0, intf), reply };
   },
+  /** An ABORT, accepted unless `reply` says otherwise. */
   abort(reply: ScriptReply = OK_REPLY, intf = 0): ScriptStep {
     return { kind: 'out', setup: classSetup(DFU_ABORT, 0, intf), reply };
   },
+  /** A DETACH with wTimeout `timeoutMs`, accepted unless `reply` says otherwise. */
   detach(timeoutMs: number, reply: ScriptReply = OK_REPLY, intf = 0): ScriptStep {
     return { kind: 'out', setup: classSetup(DFU_DETACH, timeoutMs, intf), reply };
   },
+  /**
+   * A DNLOAD of `block` carrying exactly `data` (none: zero-length), accepted unless `reply` says
+   * otherwise.
+   */
   dnload(
     block: number,
     data: Uint8Array | undefined,
@@ -179,9 +192,11 @@ export const dfu = {
       reply,
     };
   },
+  /** An UPLOAD of `block` asking for `length` bytes, answered with `reply`. */
   upload(block: number, length: number, reply: ScriptReply, intf = 0): ScriptStep {
     return { kind: 'in', setup: classSetup(DFU_UPLOAD, block, intf), length, reply };
   },
+  /** A USB reset of the device (`reset()`), completing unless `reply` says otherwise. */
   reset(reply?: ScriptReply): ScriptStep {
     return reply ? { kind: 'reset', reply } : { kind: 'reset' };
   },
@@ -207,9 +222,13 @@ export const dfu = {
       dfu.getStatus(dfuDNLOAD_IDLE, {}, intf),
     ];
   },
+  /** A DfuSe Set Address Pointer to `address` that the device executes. */
   setAddress(address: number, pollTimeout = 0): ScriptStep[] {
     return dfu.command([DFUSE_SET_ADDRESS_POINTER, ...u32(address)], pollTimeout);
   },
+  /**
+   * A DfuSe Erase of the sector at `address` that the device executes, busy for `pollTimeout` ms.
+   */
   erase(address: number, pollTimeout = 0): ScriptStep[] {
     return dfu.command([DFUSE_ERASE, ...u32(address)], pollTimeout);
   },

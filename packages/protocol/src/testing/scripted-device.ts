@@ -21,6 +21,10 @@ export type ScriptReply =
   /** Leave the bus: this and every later call reject with `NotFoundError`. */
   | { readonly type: 'gone' };
 
+/**
+ * One expected call on a scripted device: a control transfer IN or OUT with its exact setup (and
+ * data), or a reset, and what the device answers.
+ */
 export type ScriptStep =
   | {
       readonly kind: 'in';
@@ -43,6 +47,10 @@ export interface ScriptLogEntry {
   readonly description: string;
 }
 
+/**
+ * The identity and descriptors a scripted device reports; vendor and product default to 1209:0001
+ * and bcdDevice to 2.00, as our bootloader.
+ */
 export interface ScriptedDeviceOptions {
   readonly vendorId?: number;
   readonly productId?: number;
@@ -80,6 +88,10 @@ function describeSetup(setup: UsbControlSetup): string {
   return `${name} wValue=0x${setup.value.toString(16)} wIndex=${setup.index}`;
 }
 
+/**
+ * One line for a step, as the scripted device's log and failure messages show it (`IN
+ * DFU_GETSTATUS wValue=0x0 wIndex=0 length=6`).
+ */
 export function describeStep(step: ScriptStep): string {
   if (step.kind === 'reset') return 'reset()';
   if (step.kind === 'in') return `IN  ${describeSetup(step.setup)} length=${step.length}`;
