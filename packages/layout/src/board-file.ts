@@ -4,6 +4,7 @@ import {
   DEFAULT_USB_IDENTITY,
   type GpioPort,
   type Pin,
+  type SigningConfig,
   type UartConfig,
   type UsbIdentity,
 } from './boards.js';
@@ -260,6 +261,34 @@ function readUart(r: BoardReader, value: unknown, chip: ChipDefinition, sys: num
 }
 
 /** The first erase-unit boundary at or past 32 kB that leaves room for an application. */
+/** At most this many keys: rotation needs two, and each costs 32 bytes of bootloader flash. */
+export const MAX_SIGNING_KEYS = 4;
+
+function readSigning(r: BoardReader, value: unknown): SigningConfig {
+  const obj = r.object(value, 'signing', ['keys', 'required']);
+  if (!Array.isArray(obj.keys) || obj.keys.length === 0 || obj.keys.length > MAX_SIGNING_KEYS) {
+    r.fail(
+      'signing.keys',
+      `must be a list of 1 to ${MAX_SIGNING_KEYS} Ed25519 public keys`,
+      obj.keys,
+    );
+  }
+  const keys = (obj.keys as unknown[]).map((key, i) => {
+    if (typeof key !== 'string' || !/^[0-9a-fA-F]{64}$/.test(key)) {
+      r.fail(
+        `signing.keys[${i}]`,
+        'must be a raw Ed25519 public key: 64 hex digits (stm32dfu keygen prints it)',
+        key,
+      );
+    }
+    return key.toLowerCase();
+  });
+  if (new Set(keys).size !== keys.length)
+    r.fail('signing.keys', 'lists the same key twice', obj.keys);
+  const required = obj.required === undefined ? true : r.boolean(obj.required, 'signing.required');
+  return Object.freeze({ keys: Object.freeze(keys), required });
+}
+
 function defaultBootloaderSize(chip: ChipDefinition): number {
   const sectors = sectorsOf(chip.flash);
   const end = sectors.find((s) => s.end - chip.flash.base >= DEFAULT_BOOTLOADER_MIN)?.end;
@@ -299,6 +328,7 @@ const TOP_LEVEL = [
   'usbIdentity',
   'bootloaderSize',
   'emulated',
+  'signing',
 ] as const;
 
 /**
@@ -336,6 +366,7 @@ export function parseBoardDefinition(json: unknown, source = 'board definition')
   const usbIdentity = readUsbIdentity(r, obj.usbIdentity);
   const bootloaderSize = readBootloaderSize(r, obj.bootloaderSize, chip);
   const emulated = obj.emulated === undefined ? false : r.boolean(obj.emulated, 'emulated');
+  const signing = obj.signing === undefined ? undefined : readSigning(r, obj.signing);
   return Object.freeze({
     id,
     name,
@@ -349,6 +380,7 @@ export function parseBoardDefinition(json: unknown, source = 'board definition')
     usbIdentity,
     bootloaderSize,
     emulated,
+    ...(signing && { signing }),
   });
 }
 

@@ -33,6 +33,14 @@ export interface UsbIdentity {
 }
 
 /** The serial port the firmware logs to: USART instance, TX/RX pins (e.g. `PA9`) and baud rate. */
+/** A board's signing keys and policy (`BoardDefinition.signing`). */
+export interface SigningConfig {
+  /** Raw Ed25519 public keys, 64 lower-case hex digits each; 1 to 4. */
+  readonly keys: readonly string[];
+  /** Refuse to install an image without a valid signature by one of `keys`. */
+  readonly required: boolean;
+}
+
 export interface UartConfig {
   readonly instance: 'USART1' | 'USART2' | 'USART6';
   readonly tx: string;
@@ -56,6 +64,12 @@ export interface BoardDefinition {
   readonly usb: { readonly dm: string; readonly dp: string; readonly vbusSense: boolean };
   readonly uart?: UartConfig;
   readonly usbIdentity: UsbIdentity;
+  /**
+   * Signed firmware (docs/signed-firmware.md): the Ed25519 public keys (raw, 32 bytes as 64 hex
+   * digits; up to 4, for rotation) an image may be signed with, and whether the bootloader
+   * installs only signed images. Absent: no keys, signatures not required.
+   */
+  readonly signing?: SigningConfig;
   /** Bootloader partition size in bytes; the application takes the rest of flash. */
   readonly bootloaderSize: number;
   /** Whether the board exists only in QEMU (no USB there). */

@@ -148,6 +148,19 @@ export function generateHeader(layout: BoardLayout): string {
   def('DFUSE_LAYOUT', cString(dfuseLayoutFor(layout)), 'bootloader sectors read-only');
   def('DFUSE_LAYOUT_ROM', cString(dfuseLayoutFor(layout, { protectBootloader: false })));
 
+  gap('Signed firmware (docs/signed-firmware.md)');
+  const signing = board.signing;
+  def('SIGNING_REQUIRED', signing?.required ? 1 : 0, 'install only images signed by a key below');
+  def('SIGNING_KEY_COUNT', signing?.keys.length ?? 0);
+  if (signing) {
+    const keyBytes = (key: string) =>
+      `{${key
+        .match(/../g)!
+        .map((b) => `0x${b}u`)
+        .join(', ')}}`;
+    def('SIGNING_KEYS', `{${signing.keys.map(keyBytes).join(', ')}}`, 'raw Ed25519 public keys');
+  }
+
   gap('Pins (port index: A = 0, B = 1, ...)');
   def('LED_PORT', portIndex(board.led.port));
   def('LED_PIN', board.led.pin);

@@ -1,4 +1,9 @@
-export { parseBoardDefinition, parseBoardJson, USB_STRING_MAX_CHARS } from './board-file.js';
+export {
+  MAX_SIGNING_KEYS,
+  parseBoardDefinition,
+  parseBoardJson,
+  USB_STRING_MAX_CHARS,
+} from './board-file.js';
 export {
   type BoardDefinition,
   type BoardId,
@@ -11,6 +16,7 @@ export {
   getBoard,
   getLayout,
   type Pin,
+  type SigningConfig,
   type UartConfig,
   type UsbIdentity,
 } from './boards.js';
