@@ -32,7 +32,6 @@ export interface UsbIdentity {
   readonly applicationProduct: string;
 }
 
-/** The serial port the firmware logs to: USART instance, TX/RX pins (e.g. `PA9`) and baud rate. */
 /** A board's signing keys and policy (`BoardDefinition.signing`). */
 export interface SigningConfig {
   /** Raw Ed25519 public keys, 64 lower-case hex digits each; 1 to 4. */
@@ -41,6 +40,7 @@ export interface SigningConfig {
   readonly required: boolean;
 }
 
+/** The serial port the firmware logs to: USART instance, TX/RX pins (e.g. `PA9`) and baud rate. */
 export interface UartConfig {
   readonly instance: 'USART1' | 'USART2' | 'USART6';
   readonly tx: string;
