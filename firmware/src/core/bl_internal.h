@@ -134,6 +134,13 @@ uint8_t flash_manifest_slice(bool *finished);
 bool flash_held_pending(void);
 bool flash_held_overlaps(uint32_t address, uint32_t length);
 uint8_t flash_commit_held(void);
+/* Signing (bl_profile_t.signing_required): the held block's magic word withheld until the
+ * signature checks; flash as the host will see it once written (UPLOAD, CRC); the magic word
+ * written; an installed image made unbootable before its sectors change. */
+bool flash_magic_pending(void);
+void flash_read_installed(uint32_t address, uint8_t *out, uint32_t length);
+uint8_t flash_write_pending_magic(void);
+uint8_t flash_revoke_installed(void);
 uint32_t flash_crc(uint32_t address, uint32_t length);
 /* Clip a read to the readable flash; false when `address` itself is outside. */
 bool flash_clip_readable(uint32_t address, uint32_t *length);

@@ -57,6 +57,13 @@ typedef struct {
                                            buffer is free (docs/bootloader-core.md); false is
                                            the strict one-block-at-a-time DfuSe model */
   uint16_t transfer_size;               /* wTransferSize; at most BL_MAX_TRANSFER_SIZE */
+  /* Signed firmware (docs/signed-firmware.md), in builds with STM32DFU_SIGNING: install only
+   * images signed by one of these raw Ed25519 public keys. The stamp's magic word is then
+   * withheld until the signature checks at manifestation, and the first change to an
+   * installed image's sectors zeroes its magic word first (its CRC can be forged). */
+  bool signing_required;
+  const uint8_t (*signing_keys)[32];
+  uint8_t signing_key_count;
 } bl_profile_t;
 
 extern const bl_profile_t bl_profile_stm32dfu; /* ours, from stm32dfu_layout.h */
@@ -128,8 +135,9 @@ uint8_t dfu_status(void);
  *   +0 u32 CRC address, +4 u32 CRC length, +8 u32 CRC (0, 0, 0xFFFFFFFF before any CRC),
  *   +12 u32 address of the last failed flash operation (0xFFFFFFFF: none),
  *   +16 u8 its bStatus (errCHECK_ERASED, errPROG, errVERIFY, errWRITE, errERASE; 0: none),
- *   +17..19 zero.
- * It stalls while there is neither a CRC result nor a failure to report. */
+ *   +17 u8 the last manifestation's signature verdict + 1 (sig_verdict_t; 0: none checked),
+ *   +18..19 zero.
+ * It stalls while there is neither a CRC result, a failure nor a signature verdict to report. */
 #define DFUSE_CMD_CRC 0xB1u
 #define DFUSE_CRC_RESULT_BLOCK 1u
 #define DFUSE_REPORT_LENGTH 20u

@@ -9,6 +9,10 @@
  */
 #include "bl_internal.h"
 
+#ifdef STM32DFU_SIGNING
+#include "signature.h"
+#endif
+
 typedef enum {
   OP_NONE = 0,
   OP_SET_ADDRESS,
@@ -41,6 +45,7 @@ static struct {
   uint32_t last_activity_ms;
   uint8_t *rx;             /* where the current OUT data stage lands (a free queue slot) */
   uint8_t status_reply[6]; /* static: a port may send from it after we return */
+  uint8_t signature_verdict; /* the last manifestation's signature check + 1; 0: none */
 } dfu;
 
 _Static_assert(BL_MAX_TRANSFER_SIZE % 4u == 0u, "data blocks are padded to whole words");
@@ -226,7 +231,7 @@ static void upload(const usb_setup_t *s) {
   } else if (s->wValue == DFUSE_CRC_RESULT_BLOCK) {
     uint32_t failure_address = 0;
     const uint8_t failure = flash_failure(&failure_address);
-    if (!dfu.profile->crc_command || (!dfu.crc_ready && failure == OK)) {
+    if (!dfu.profile->crc_command || (!dfu.crc_ready && failure == OK && dfu.signature_verdict == 0u)) {
       unexpected(errSTALLEDPKT);
       return;
     }
@@ -236,6 +241,7 @@ static void upload(const usb_setup_t *s) {
     bl_put_u32le(out + 8, dfu.crc_ready ? dfu.crc_value : 0xFFFFFFFFu);
     bl_put_u32le(out + 12, failure_address);
     out[16] = failure;
+    out[17] = dfu.signature_verdict;
     length = DFUSE_REPORT_LENGTH;
   } else {
     uint32_t address = 0;
@@ -252,7 +258,7 @@ static void upload(const usb_setup_t *s) {
         return;
       }
     }
-    hal_flash_read(address, out, length);
+    flash_read_installed(address, out, length);
   }
   if (length > s->wLength) length = s->wLength;
   usb_send(out, (uint16_t)length);
@@ -451,6 +457,17 @@ void dfu_bus_reset(void) {
   dfu_set_state(dfuIDLE, OK);
 }
 
+/* The image as it will be installed, against the profile's keys: a sig_verdict_t (0 valid). */
+static uint8_t check_signature(void) {
+#ifdef STM32DFU_SIGNING
+  return (uint8_t)sig_check_image(STM32DFU_APP_BASE, STM32DFU_APP_SIZE, dfu.profile->signing_keys,
+                                  dfu.profile->signing_key_count, sig_board_word(STM32DFU_BOARD_ID),
+                                  NULL, flash_read_installed);
+#else
+  return 0xFFu; /* built without signature support: nothing verifies, so nothing installs */
+#endif
+}
+
 /* One slice of a command's or manifestation's work; *finished once it is all done. */
 static uint8_t run_op_slice(bool *finished) {
   *finished = true;
@@ -476,6 +493,14 @@ static uint8_t run_op_slice(bool *finished) {
     case OP_MANIFEST: {
       const uint8_t status = flash_manifest_slice(finished);
       if (status != OK || !*finished || !dfu.profile->protect_bootloader) return status;
+      if (flash_magic_pending()) {
+        /* A board that requires signatures writes the magic word only for a signed image. */
+        const uint8_t verdict = check_signature();
+        dfu.signature_verdict = (uint8_t)(verdict + 1u);
+        if (verdict != 0u) return errFIRMWARE;
+        const uint8_t written = flash_write_pending_magic();
+        if (written != OK) return written;
+      }
       /* Ours reports an image it would not boot as errFIRMWARE and stays in DFU mode. */
       if (boot_check_application() != BOOT_JUMP) return errFIRMWARE;
       dfu.image_ready = true;

@@ -35,6 +35,8 @@ static struct {
   uint8_t order[BL_WRITE_QUEUE_BLOCKS];
   flash_entry_t entry[BL_WRITE_QUEUE_BLOCKS];
   uint8_t held[BL_HELD_BLOCK_SIZE];    /* image of [APP_BASE, APP_BASE + 2048) */
+  bool magic_pending;                  /* signing: the held block is written but its magic word */
+  uint8_t pending_magic[4];
   uint8_t slots[BL_WRITE_QUEUE_BLOCKS][BL_MAX_TRANSFER_SIZE];
 } flash;
 
@@ -51,6 +53,7 @@ static void held_reset(void) {
 
 void flash_init(const bl_profile_t *profile) {
   flash.profile = profile;
+  flash.magic_pending = false;
   flash.failure_status = OK;
   flash.failure_address = DFUSE_REPORT_NO_FAILURE;
   flash.rx = NO_SLOT;
@@ -260,6 +263,10 @@ static bool queue_blank(uint32_t address, uint32_t length, uint32_t *bad) {
 
 /* The held block is a write not yet made: bytes it already holds are not erased. */
 static bool held_blank(uint32_t offset, uint32_t length, uint32_t *bad) {
+  if (flash.magic_pending && offset < STAMP_MAGIC_OFFSET + 4u && STAMP_MAGIC_OFFSET < offset + length) {
+    *bad = STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET; /* written, as far as the host is concerned */
+    return false;
+  }
   for (uint32_t i = offset; i < offset + length; i++) {
     if (flash.held[i] != 0xFFu) {
       *bad = (STM32DFU_APP_BASE + i) & ~3u;
@@ -289,6 +296,10 @@ uint8_t flash_accept_write(uint32_t address, uint32_t length) {
   if (flash_length > 0u &&
       (!is_blank(flash_address, flash_length, &bad) || !queue_blank(flash_address, flash_length, &bad))) {
     return fail(errCHECK_ERASED, bad);
+  }
+  if (flash_length > 0u) {
+    const uint8_t revoked = flash_revoke_installed();
+    if (revoked != OK) return revoked;
   }
   if (held_bytes > 0u) {
     bl_memcpy(flash.held + held_offset, data, held_bytes);
@@ -348,13 +359,15 @@ static uint8_t erase_index(uint32_t index) {
   if (flash.profile->hold_first_block && sector->start <= STM32DFU_APP_BASE &&
       STM32DFU_APP_BASE - sector->start < sector->size) {
     held_reset();
+    flash.magic_pending = false;
   }
   return OK;
 }
 
 uint8_t flash_erase(uint32_t address) {
   uint32_t unused = 0;
-  const uint8_t status = flash_plan_erase(address, &unused);
+  uint8_t status = flash_plan_erase(address, &unused);
+  if (status == OK) status = flash_revoke_installed();
   if (status != OK) return status;
   return erase_index((uint32_t)sector_index_at(address));
 }
@@ -363,7 +376,9 @@ uint8_t flash_mass_erase_slice(uint32_t *done, bool *finished) {
   const uint32_t index = first_writable_sector() + *done;
   *finished = true;
   if (index >= STM32DFU_SECTOR_COUNT) return OK;
-  const uint8_t status = erase_index(index);
+  uint8_t status = flash_revoke_installed();
+  if (status != OK) return status;
+  status = erase_index(index);
   (*done)++;
   *finished = index + 1u >= STM32DFU_SECTOR_COUNT;
   return status;
@@ -422,9 +437,15 @@ uint8_t flash_manifest_slice(bool *finished) {
   }
   flash.manifest_offset = BL_HELD_BLOCK_SIZE;
   if (!held_word_erased(STAMP_MAGIC_OFFSET)) {
-    const uint8_t status =
-        program_verified(STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET, flash.held + STAMP_MAGIC_OFFSET, 4u);
-    if (status != OK) return status;
+    if (flash.profile->signing_required) {
+      /* Written only once the signature checks (flash_write_pending_magic). */
+      bl_memcpy(flash.pending_magic, flash.held + STAMP_MAGIC_OFFSET, 4u);
+      flash.magic_pending = true;
+    } else {
+      const uint8_t status =
+          program_verified(STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET, flash.held + STAMP_MAGIC_OFFSET, 4u);
+      if (status != OK) return status;
+    }
   }
   held_reset();
   *finished = true;
@@ -432,5 +453,45 @@ uint8_t flash_manifest_slice(bool *finished) {
 }
 
 uint32_t flash_crc(uint32_t address, uint32_t length) {
-  return hal_crc_stm32(0xFFFFFFFFu, address, length);
+  const uint32_t magic = STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET;
+  if (!flash.magic_pending || magic < address || magic - address > length - 4u || length < 4u) {
+    return hal_crc_stm32(0xFFFFFFFFu, address, length);
+  }
+  /* The withheld magic word reads as the host sent it (both are word-aligned). */
+  uint32_t crc = hal_crc_stm32(0xFFFFFFFFu, address, magic - address);
+  crc = bl_crc_stm32(crc, flash.pending_magic, 4u);
+  return hal_crc_stm32(crc, magic + 4u, address + length - magic - 4u);
+}
+
+void flash_read_installed(uint32_t address, uint8_t *out, uint32_t length) {
+  hal_flash_read(address, out, length);
+  if (!flash.magic_pending) return;
+  for (uint32_t i = 0; i < 4u; i++) {
+    const uint32_t a = STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET + i;
+    if (a >= address && a - address < length) out[a - address] = flash.pending_magic[i];
+  }
+}
+
+bool flash_magic_pending(void) { return flash.magic_pending; }
+
+uint8_t flash_write_pending_magic(void) {
+  if (!flash.magic_pending) return OK;
+  const uint8_t status = program_verified(STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET, flash.pending_magic, 4u);
+  if (status == OK) flash.magic_pending = false;
+  return status;
+}
+
+uint8_t flash_revoke_installed(void) {
+  if (!flash.profile->signing_required) return OK;
+  uint8_t word[4];
+  const uint32_t magic = STM32DFU_APP_BASE + STAMP_MAGIC_OFFSET;
+  hal_flash_read(magic, word, 4u);
+  if (bl_get_u32le(word) != STAMP_MAGIC) return OK;
+  /* Programming only clears bits: zeros over the magic make the installed image unbootable
+   * before any of its sectors changes. That the F4 takes a program over a written word (it
+   * has no flash ECC) is for the HIL rig to confirm on a chip. */
+  static const uint8_t zero[4] = {0, 0, 0, 0};
+  (void)hal_flash_program(magic, zero, 4u);
+  hal_flash_read(magic, word, 4u);
+  return bl_get_u32le(word) == 0u ? OK : fail(errPROG, magic);
 }

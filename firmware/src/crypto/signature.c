@@ -5,7 +5,6 @@
 #include <stddef.h>
 
 #include "ed25519_verify.h"
-#include "hal.h"
 #include "sha256.h"
 
 #define STAMP_MAGIC_OFFSET 0x1Cu
@@ -25,17 +24,24 @@ static uint32_t first_word_of_sha256(const uint8_t *data, uint32_t length) {
   return u32_at(digest);
 }
 
+uint32_t sig_board_word(const char *board_id) {
+  uint32_t length = 0;
+  while (board_id[length] != '\0') length++;
+  return first_word_of_sha256((const uint8_t *)board_id, length);
+}
+
 sig_verdict_t sig_check_image(uint32_t base, uint32_t region_size, const uint8_t (*keys)[32],
-                              uint32_t key_count, uint32_t board_id, uint32_t *security_counter) {
+                              uint32_t key_count, uint32_t board_id, uint32_t *security_counter,
+                              sig_read_fn read) {
   uint8_t stamp[8];
-  hal_flash_read(base + STAMP_MAGIC_OFFSET, stamp, sizeof stamp);
+  read(base + STAMP_MAGIC_OFFSET, stamp, sizeof stamp);
   const uint32_t length = u32_at(stamp + 4);
   if (u32_at(stamp) != STAMP_MAGIC || (length & 3u) != 0u || length > region_size ||
       region_size - length < SIG_TRAILER_LENGTH) {
     return SIG_MISSING;
   }
   uint8_t trailer[SIG_TRAILER_LENGTH];
-  hal_flash_read(base + length, trailer, sizeof trailer);
+  read(base + length, trailer, sizeof trailer);
   if (u32_at(trailer + offsetof(sig_trailer_t, magic)) != SIG_MAGIC) return SIG_MISSING;
   if (u32_at(trailer + offsetof(sig_trailer_t, format)) != SIG_FORMAT) return SIG_BAD_FORMAT;
   if (u32_at(trailer + offsetof(sig_trailer_t, image_length)) != length) return SIG_WRONG_LENGTH;
@@ -52,7 +58,7 @@ sig_verdict_t sig_check_image(uint32_t base, uint32_t region_size, const uint8_t
   uint8_t chunk[CHUNK];
   for (uint32_t done = 0; done < length;) {
     const uint32_t n = length - done < CHUNK ? length - done : CHUNK;
-    hal_flash_read(base + done, chunk, n);
+    read(base + done, chunk, n);
     sha256_update(&h, chunk, n);
     done += n;
   }

@@ -47,8 +47,13 @@ typedef enum {
 
 /* Check the image at `base` (the stamp's length from base + 0x1C, the trailer after it)
  * against `key_count` raw Ed25519 public keys and this board's id word, reading through
- * hal_flash_read. On SIG_VALID, *security_counter (may be NULL) gets the image's counter. */
+ * `read` (hal_flash_read, or the flash as it will be installed). On SIG_VALID, *security_counter (may be NULL) gets the image's counter. */
+typedef void (*sig_read_fn)(uint32_t address, uint8_t *out, uint32_t length);
 sig_verdict_t sig_check_image(uint32_t base, uint32_t region_size, const uint8_t (*keys)[32],
-                              uint32_t key_count, uint32_t board_id, uint32_t *security_counter);
+                              uint32_t key_count, uint32_t board_id, uint32_t *security_counter,
+                              sig_read_fn read);
+
+/* The board id word of a trailer: the first 4 bytes of SHA-256 of the board id, little-endian. */
+uint32_t sig_board_word(const char *board_id);
 
 #endif /* STM32DFU_SIGNATURE_H */
