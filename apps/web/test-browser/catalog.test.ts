@@ -4,19 +4,9 @@
  * match (refused, the board keeps what it had), a server error, a 404 and a malformed manifest.
  */
 import { createHash } from 'node:crypto';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  base64,
-  launch,
-  makeApp,
-  newPage,
-  type Served,
-  serveApp,
-  shots,
-  skipBrowser,
-  useMsw,
-} from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { base64, browserAndApp, makeApp, newPage, shots, skipBrowser, useMsw } from './harness.ts';
 import type { MockedAnswer } from './pages/msw-page.ts';
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
@@ -72,25 +62,15 @@ const answers: Record<string, MockedAnswer> = {
 };
 
 describe.skipIf(skipBrowser)('release catalogs served by msw in the page', () => {
-  let browser: Browser;
-  let server: Served;
+  const session = browserAndApp();
   const errors: string[] = [];
 
-  beforeAll(async () => {
-    browser = await launch();
-    server = await serveApp();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
   const open = async (page: Page, manifestPath: string) => {
-    await page.goto(`${server.origin}/?manifest=${manifestPath}`);
+    await page.goto(`${session.server.origin}/?manifest=${manifestPath}`);
   };
 
   test('a good release installs; a damaged file is refused and the board keeps what it had', async () => {
-    const { context, page } = await newPage(browser, errors);
+    const { context, page } = await newPage(session.browser, errors);
     await useMsw(page, answers);
     await open(page, '/releases/widget/manifest.json');
     await expect.poll(() => page.textContent('#catalog-status')).toBe('Releases of Widget');
@@ -130,13 +110,13 @@ describe.skipIf(skipBrowser)('release catalogs served by msw in the page', () =>
     await page.screenshot({ path: `${shots}21-catalog-hash-mismatch.png`, fullPage: true });
 
     // Every catalog request was answered in the page: none reached the server.
-    expect(server.requests.filter((p) => p.startsWith('/releases/'))).toEqual([]);
+    expect(session.server.requests.filter((p) => p.startsWith('/releases/'))).toEqual([]);
     await context.close();
     expect(errors).toEqual([]);
   });
 
   test('a server error, a missing manifest and a malformed one are each explained', async () => {
-    const { context, page } = await newPage(browser, errors);
+    const { context, page } = await newPage(session.browser, errors);
     await useMsw(page, answers);
     await open(page, '/releases/down/manifest.json');
     await expect
@@ -158,7 +138,7 @@ describe.skipIf(skipBrowser)('release catalogs served by msw in the page', () =>
       );
     expect(await page.locator('#releases li').count()).toBe(0);
     await page.screenshot({ path: `${shots}22-catalog-malformed.png`, fullPage: true });
-    expect(server.requests.filter((p) => p.startsWith('/releases/'))).toEqual([]);
+    expect(session.server.requests.filter((p) => p.startsWith('/releases/'))).toEqual([]);
     await context.close();
     expect(errors).toEqual([]);
   });

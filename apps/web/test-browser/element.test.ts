@@ -1,21 +1,9 @@
-/**
- * <stm32dfu-install> on the plain example page (dist/embed-example.html) in Chromium, with
- * navigator.usb replaced by a virtual board running an older application: cancel mid-flash
- * leaves the board in the bootloader, and pressing the button again finishes the install.
- */
-import { readFile } from 'node:fs/promises';
-import { SparseImage, stampImage } from '@stm32dfu/image-tools';
-import { getLayout } from '@stm32dfu/layout';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
-  APP_START,
-  appBin,
   base64,
-  launch,
+  browserAndApp,
+  exampleApp,
   newPage,
-  type Served,
-  serveApp,
   shots,
   skipBrowser,
   standInState,
@@ -23,29 +11,16 @@ import {
 } from './harness.ts';
 
 describe.skipIf(skipBrowser)('the install element on a plain page', () => {
-  let browser: Browser;
-  let server: Served;
+  const session = browserAndApp();
   const errors: string[] = [];
 
-  beforeAll(async () => {
-    browser = await launch();
-    server = await serveApp();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
   test('install, cancel mid-flash (the board stays in the bootloader), install again', async () => {
-    const bytes = new Uint8Array(await readFile(appBin));
-    const old = stampImage(SparseImage.fromBytes(APP_START, bytes), getLayout('blackpill-f411'), {
-      version: '0.0.9',
-    }).read(APP_START, bytes.length, 0xff);
-    const { context, page } = await newPage(browser, errors);
+    const old = await exampleApp('0.0.9');
+    const { context, page } = await newPage(session.browser, errors);
     // Slow transfers, as over a busy hub, so the flash lasts long enough to cancel.
     await useStandIn(page, { appBase64: base64(old), transferDelayMs: 40 });
     await page.setViewportSize({ width: 720, height: 360 });
-    await page.goto(`${server.origin}/embed-example.html`);
+    await page.goto(`${session.server.origin}/embed-example.html`);
     const status = page.locator('stm32dfu-install').getByRole('status');
     const seen: string[] = [];
     await page.exposeFunction('__seen', (text: string) => seen.push(text));

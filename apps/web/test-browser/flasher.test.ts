@@ -4,37 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import {
-  launch,
-  makeApp,
-  newPage,
-  restamp,
-  type Served,
-  serveApp,
-  shots,
-  skipBrowser,
-} from './harness.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, test } from 'vitest';
+import { browserAndApp, makeApp, newPage, restamp, shots, skipBrowser } from './harness.ts';
 
 describe.skipIf(skipBrowser)('the flasher in headless Chromium', () => {
-  let browser: Browser;
-  let server: Served;
+  const session = browserAndApp();
   const errors: string[] = [];
 
-  beforeAll(async () => {
-    browser = await launch();
-    server = await serveApp();
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
   async function open(query = ''): Promise<Page> {
-    const { page } = await newPage(browser, errors);
-    await page.goto(`${server.origin}/${query}`);
+    const { page } = await newPage(session.browser, errors);
+    await page.goto(`${session.server.origin}/${query}`);
     return page;
   }
 
@@ -136,8 +116,8 @@ describe.skipIf(skipBrowser)('the flasher in headless Chromium', () => {
   });
 
   test('no accessibility violations (axe) on the page, empty and with a board and a plan', async () => {
-    const page = await browser.newPage({ bypassCSP: true });
-    await page.goto(`${server.origin}/`);
+    const page = await session.browser.newPage({ bypassCSP: true });
+    await page.goto(`${session.server.origin}/`);
     const axe = await readFile(fileURLToPath(import.meta.resolve('axe-core/axe.min.js')), 'utf8');
     await page.evaluate(axe);
     expect(await axeViolations(page)).toEqual([]);

@@ -5,10 +5,11 @@
  */
 
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { restampApplication, syntheticApplication } from '@stm32dfu/image-tools/testing';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 // @ts-expect-error: a plain JavaScript module without declarations
 import { serve } from '../scripts/serve.mjs';
 import type { MockedAnswer } from './pages/msw-page.ts';
@@ -154,4 +155,26 @@ export function makeApp(size: number, version: string, seed = 1): Uint8Array {
 /** `bytes` (an application at APP_START) with a new stamp: its CRC and `version`. */
 export function restamp(bytes: Uint8Array, version: string): Uint8Array {
   return restampApplication(bytes, { version, base: APP_START });
+}
+
+/** The firmware build's example application, stamped again with `version`. */
+export async function exampleApp(version: string): Promise<Uint8Array> {
+  return restamp(new Uint8Array(await readFile(appBin)), version);
+}
+
+/**
+ * One Chromium and the built app served on localhost for the tests of a describe block:
+ * launched before them, closed after. Read `browser` and `server` inside the tests.
+ */
+export function browserAndApp(): { readonly browser: Browser; readonly server: Served } {
+  const session = {} as { browser: Browser; server: Served };
+  beforeAll(async () => {
+    session.browser = await launch();
+    session.server = await serveApp();
+  });
+  afterAll(async () => {
+    await session.browser?.close();
+    await session.server?.close();
+  });
+  return session;
 }

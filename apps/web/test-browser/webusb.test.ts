@@ -1,53 +1,23 @@
-/**
- * The WebUSB path in Chromium: navigator.usb is a stand-in whose chooser hands out a virtual
- * board running the example application. Connect, install a new version: the application is
- * detached, the board found again by serial without a second chooser, flashed and started.
- */
-import { readFile } from 'node:fs/promises';
-import { SparseImage, stampImage } from '@stm32dfu/image-tools';
-import { getLayout } from '@stm32dfu/layout';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
-  APP_START,
-  appBin,
   base64,
-  launch,
+  browserAndApp,
+  exampleApp,
   newPage,
-  type Served,
-  serveApp,
   shots,
   skipBrowser,
   standInState,
   useStandIn,
 } from './harness.ts';
 
-async function exampleApp(version: string): Promise<Uint8Array> {
-  const bytes = new Uint8Array(await readFile(appBin));
-  const image = stampImage(SparseImage.fromBytes(APP_START, bytes), getLayout('blackpill-f411'), {
-    version,
-  });
-  return image.read(APP_START, bytes.length, 0xff);
-}
-
 describe.skipIf(skipBrowser)('WebUSB in headless Chromium (navigator.usb stand-in)', () => {
-  let browser: Browser;
-  let server: Served;
+  const session = browserAndApp();
   const errors: string[] = [];
 
-  beforeAll(async () => {
-    browser = await launch();
-    server = await serveApp();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-  });
-
   test('connect to a board running the app, install: detach, found again by serial, flash, boot', async () => {
-    const { context, page } = await newPage(browser, errors);
+    const { context, page } = await newPage(session.browser, errors);
     await useStandIn(page, { appBase64: base64(await exampleApp('0.1.0')) });
-    await page.goto(`${server.origin}/`);
+    await page.goto(`${session.server.origin}/`);
     await page.getByRole('button', { name: 'Connect a board' }).click();
     await expect.poll(() => page.textContent('#dev-mode')).toBe('application running');
     expect(await page.textContent('#dev-id')).toMatch(/\(1209:0001\)$/);
