@@ -18,9 +18,10 @@ import {
   readSignatureTrailer,
   SIGNATURE_FORMAT,
   type SignatureTrailer,
+  stampToSign,
 } from './signature.js';
 import { type ImageLike, SparseImage } from './sparse-image.js';
-import { readStamp, STAMP_MAGIC, type StampRegion } from './stamp.js';
+import { readStamp, type StampRegion } from './stamp.js';
 
 /** DER prefixes that wrap a raw 32-byte Ed25519 key (RFC 8410). */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -85,13 +86,7 @@ export function signImage(
   options: SignImageOptions,
 ): SparseImage {
   const img = SparseImage.from(image);
-  const stamp = readStamp(img, region);
-  if (stamp.magic !== STAMP_MAGIC) {
-    throw new ImageError(
-      'INVALID_ARGUMENT',
-      `The image is not stamped at ${hex(region.start + 0x1c)}: stamp it before signing.`,
-    );
-  }
+  const stamp = stampToSign(img, region);
   if (
     !Number.isInteger(options.securityCounter) ||
     options.securityCounter < 0 ||

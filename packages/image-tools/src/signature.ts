@@ -13,7 +13,7 @@
  */
 import { hex, ImageError } from './errors.js';
 import { type ImageLike, SparseImage } from './sparse-image.js';
-import { readStamp, STAMP_MAGIC, type StampRegion } from './stamp.js';
+import { type AppStamp, readStamp, STAMP_MAGIC, type StampRegion } from './stamp.js';
 
 /** First word of a signature trailer: bytes "SIGN". */
 export const SIGNATURE_MAGIC = 0x4e474953;
@@ -100,6 +100,18 @@ export function readSignatureTrailer(
   };
 }
 
+/** The stamp of an image about to be signed; an unstamped image is refused. */
+export function stampToSign(image: SparseImage, region: StampRegion): AppStamp {
+  const stamp = readStamp(image, region);
+  if (stamp.magic !== STAMP_MAGIC) {
+    throw new ImageError(
+      'INVALID_ARGUMENT',
+      `The image is not stamped at ${hex(region.start + 0x1c)}: stamp it before signing.`,
+    );
+  }
+  return stamp;
+}
+
 /** A stamped image with a trailer appended at base + stamp length. */
 export function appendSignatureTrailer(
   image: ImageLike,
@@ -108,13 +120,7 @@ export function appendSignatureTrailer(
   signature: Uint8Array,
 ): SparseImage {
   const img = SparseImage.from(image);
-  const stamp = readStamp(img, region);
-  if (stamp.magic !== STAMP_MAGIC) {
-    throw new ImageError(
-      'INVALID_ARGUMENT',
-      `The image is not stamped at ${hex(region.start + 0x1c)}: stamp it before signing.`,
-    );
-  }
+  const stamp = stampToSign(img, region);
   if (stamp.length + SIGNATURE_TRAILER_LENGTH > region.size) {
     throw new ImageError(
       'OUTSIDE_REGION',
