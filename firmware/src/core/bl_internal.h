@@ -148,6 +148,17 @@ bool flash_clip_readable(uint32_t address, uint32_t *length);
 uint8_t flash_failure(uint32_t *address);
 
 /* ---- Boot (boot.c): the image checks without the request word or the button ---- */
-boot_verdict_t boot_check_application(void);
+/* `verify_signature`: also the signature and counter check of a board that verifies at boot
+ * (manifestation has just checked them, so it passes false). */
+boot_verdict_t boot_check_application(bool verify_signature);
+
+/* ---- Anti-rollback counter (counter.c), in OTP; 0 and capacity 0 on boards without ---- */
+uint32_t counter_capacity(void);
+uint32_t counter_read(void);
+/* Raise the counter to `to` (never lowers it); OK once it reads at least `to`. */
+uint8_t counter_advance(uint32_t to);
+
+/* ---- Security (dfu.c): the GET_SECURITY record (bootloader.h) ---- */
+void dfu_security_record(uint8_t out[SECURITY_RECORD_LENGTH]);
 
 #endif /* STM32DFU_BL_INTERNAL_H */

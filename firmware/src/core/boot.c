@@ -1,6 +1,10 @@
 /* boot.c — the boot decision (contract 5) and the app stamp check (contract 4). */
 #include "bl_internal.h"
 
+#ifdef STM32DFU_SIGNING
+#include "signature.h"
+#endif
+
 #define STAMP_OFFSET 0x1Cu
 #define STAMP_MAGIC 0x504D5453u /* "STMP" little-endian */
 #define STAMP_CRC_OFFSET 0x24u
@@ -25,7 +29,23 @@ stamp_verdict_t boot_check_stamp(uint32_t base, uint32_t region_size, uint32_t *
   return STAMP_VALID;
 }
 
-boot_verdict_t boot_check_application(void) {
+/* A board that verifies at every boot: the signature over the installed image, and its
+ * security counter against the board's (docs/signed-firmware.md). */
+static bool signature_boots(void) {
+#ifdef STM32DFU_SIGNING
+  const bl_profile_t *p = &bl_profile_stm32dfu;
+  if (!p->signing_verify_at_boot) return true;
+  uint32_t image_counter = 0;
+  const sig_verdict_t verdict =
+      sig_check_image(STM32DFU_APP_BASE, STM32DFU_APP_SIZE, p->signing_keys, p->signing_key_count,
+                      sig_board_word(STM32DFU_BOARD_ID), &image_counter, hal_flash_read);
+  return verdict == SIG_VALID && image_counter >= counter_read();
+#else
+  return true;
+#endif
+}
+
+boot_verdict_t boot_check_application(bool verify_signature) {
   uint8_t vectors[8];
   hal_flash_read(STM32DFU_APP_BASE, vectors, sizeof vectors);
   const uint32_t initial_sp = bl_get_u32le(vectors);
@@ -42,6 +62,7 @@ boot_verdict_t boot_check_application(void) {
       handler >= STM32DFU_APP_END) {
     return BOOT_STAY_BAD_VECTORS;
   }
+  if (verify_signature && !signature_boots()) return BOOT_STAY_BAD_SIGNATURE;
   return BOOT_JUMP;
 }
 
@@ -55,5 +76,5 @@ boot_verdict_t boot_decide(void) {
     return BOOT_STAY_REQUESTED;
   }
   if (STM32DFU_HAS_BUTTON && hal_button_pressed()) return BOOT_STAY_BUTTON;
-  return boot_check_application();
+  return boot_check_application(true);
 }

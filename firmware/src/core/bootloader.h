@@ -64,9 +64,19 @@ typedef struct {
   bool signing_required;
   const uint8_t (*signing_keys)[32];
   uint8_t signing_key_count;
+  bool signing_verify_at_boot;          /* boot_decide checks the signature too */
+  bool lock_upload;                     /* no UPLOAD (bitCanUpload clear); CRC of whole app
+                                           sectors only, so no range reads flash out */
+  bool protect_flash;                   /* the port sets RDP 1 + WRP of the bootloader */
 } bl_profile_t;
 
-extern const bl_profile_t bl_profile_stm32dfu; /* ours, from stm32dfu_layout.h */
+/* Ours, from stm32dfu_layout.h. A port built with STM32DFU_RUNTIME_PROFILE (the virtual
+ * board) may change its signing fields before bl_init and boot_decide. */
+#ifdef STM32DFU_RUNTIME_PROFILE
+extern bl_profile_t bl_profile_stm32dfu;
+#else
+extern const bl_profile_t bl_profile_stm32dfu;
+#endif
 extern const bl_profile_t bl_profile_st_rom;   /* model of ST's F4 ROM DfuSe bootloader */
 
 #define BL_MAX_TRANSFER_SIZE 2048u
@@ -85,6 +95,8 @@ typedef enum {
   BOOT_STAY_BAD_STAMP = 3,   /* stamp magic, length or CRC wrong */
   BOOT_STAY_BAD_VECTORS = 4, /* SP outside SRAM or reset handler outside the app / not Thumb */
   BOOT_JUMP = 5,
+  BOOT_STAY_BAD_SIGNATURE = 6, /* signature checked at boot (signing_verify_at_boot) failed,
+                                  or the image's security counter is below the board's */
 } boot_verdict_t;
 
 /* Reads and clears the boot-request word, then checks button, stamp and vectors. */
@@ -139,6 +151,22 @@ uint8_t dfu_status(void);
  *   +18..19 zero.
  * It stalls while there is neither a CRC result, a failure nor a signature verdict to report. */
 #define DFUSE_CMD_CRC 0xB1u
+
+/* Vendor request GET_SECURITY (ours only): bmRequestType 0xC1 (IN, vendor, interface),
+ * bRequest 0x53, wValue 0, wIndex 0 (the DFU interface), wLength >= 32. Any state. Returns
+ * the security record, little-endian (docs/signed-firmware.md):
+ *   +0 u8 format (1), +1 u8 flags (SECURITY_FLAG_*), +2 u8 key count,
+ *   +3 u8 the last manifestation's signature verdict + 1 (as report byte 17),
+ *   +4 u32 board id word, +8 u32 security counter, +12 u32 counter capacity (0: none kept),
+ *   +16 u32[4] key ids (first word of SHA-256 of each raw key; 0 when unused). */
+#define USB_REQ_GET_SECURITY 0x53u
+#define SECURITY_RECORD_LENGTH 32u
+#define SECURITY_RECORD_FORMAT 1u
+#define SECURITY_FLAG_REQUIRED 0x01u       /* installs only images signed by its keys */
+#define SECURITY_FLAG_VERIFY_AT_BOOT 0x02u /* checks the signature at every boot */
+#define SECURITY_FLAG_LOCK_UPLOAD 0x04u    /* UPLOAD refused, CRC of whole sectors only */
+#define SECURITY_FLAG_PROTECT_FLASH 0x08u  /* sets RDP 1 and WRP of its own sectors */
+#define SECURITY_FLAG_CHECK_BUILT 0x80u    /* signature check compiled in */
 #define DFUSE_CRC_RESULT_BLOCK 1u
 #define DFUSE_REPORT_LENGTH 20u
 #define DFUSE_REPORT_NO_FAILURE 0xFFFFFFFFu

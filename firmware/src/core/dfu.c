@@ -10,6 +10,7 @@
 #include "bl_internal.h"
 
 #ifdef STM32DFU_SIGNING
+#include "sha256.h"
 #include "signature.h"
 #endif
 
@@ -246,6 +247,11 @@ static void upload(const usb_setup_t *s) {
   } else {
     uint32_t address = 0;
     length = s->wLength;
+    if (dfu.profile->lock_upload) {
+      /* A locked board keeps its firmware: no reading it out (bitCanUpload is clear). */
+      unexpected(errSTALLEDPKT);
+      return;
+    }
     if (!block_address(&address) || !flash_clip_readable(address, &length)) {
       unexpected(errADDRESS);
       return;
@@ -457,14 +463,47 @@ void dfu_bus_reset(void) {
   dfu_set_state(dfuIDLE, OK);
 }
 
-/* The image as it will be installed, against the profile's keys: a sig_verdict_t (0 valid). */
-static uint8_t check_signature(void) {
+/* The image as it will be installed, against the profile's keys and the board's
+ * anti-rollback counter: a sig_verdict_t (0 valid); *image_counter gets its counter. */
+static uint8_t check_signature(uint32_t *image_counter) {
 #ifdef STM32DFU_SIGNING
-  return (uint8_t)sig_check_image(STM32DFU_APP_BASE, STM32DFU_APP_SIZE, dfu.profile->signing_keys,
-                                  dfu.profile->signing_key_count, sig_board_word(STM32DFU_BOARD_ID),
-                                  NULL, flash_read_installed);
+  const sig_verdict_t verdict =
+      sig_check_image(STM32DFU_APP_BASE, STM32DFU_APP_SIZE, dfu.profile->signing_keys,
+                      dfu.profile->signing_key_count, sig_board_word(STM32DFU_BOARD_ID), image_counter,
+                      flash_read_installed);
+  if (verdict != SIG_VALID || counter_capacity() == 0u) return (uint8_t)verdict;
+  if (*image_counter < counter_read()) return SIG_ROLLED_BACK;
+  if (*image_counter > counter_capacity()) return SIG_COUNTER_TOO_HIGH;
+  return SIG_VALID;
 #else
+  (void)image_counter;
   return 0xFFu; /* built without signature support: nothing verifies, so nothing installs */
+#endif
+}
+
+void dfu_security_record(uint8_t out[SECURITY_RECORD_LENGTH]) {
+  const bl_profile_t *p = dfu.profile;
+  bl_memset(out, 0, SECURITY_RECORD_LENGTH);
+  out[0] = SECURITY_RECORD_FORMAT;
+  out[1] = (uint8_t)((p->signing_required ? SECURITY_FLAG_REQUIRED : 0u) |
+                     (p->signing_verify_at_boot ? SECURITY_FLAG_VERIFY_AT_BOOT : 0u) |
+                     (p->lock_upload ? SECURITY_FLAG_LOCK_UPLOAD : 0u) |
+                     (p->protect_flash ? SECURITY_FLAG_PROTECT_FLASH : 0u));
+  out[3] = dfu.signature_verdict;
+  bl_put_u32le(out + 8, counter_read());
+  bl_put_u32le(out + 12, counter_capacity());
+#ifdef STM32DFU_SIGNING
+  out[1] |= SECURITY_FLAG_CHECK_BUILT;
+  out[2] = p->signing_key_count;
+  bl_put_u32le(out + 4, sig_board_word(STM32DFU_BOARD_ID));
+  for (uint32_t i = 0; i < p->signing_key_count && i < 4u; i++) {
+    sha256_t h;
+    uint8_t digest[32];
+    sha256_init(&h);
+    sha256_update(&h, p->signing_keys[i], 32u);
+    sha256_final(&h, digest);
+    bl_memcpy(out + 16u + 4u * i, digest, 4u);
+  }
 #endif
 }
 
@@ -495,14 +534,19 @@ static uint8_t run_op_slice(bool *finished) {
       if (status != OK || !*finished || !dfu.profile->protect_bootloader) return status;
       if (flash_magic_pending()) {
         /* A board that requires signatures writes the magic word only for a signed image. */
-        const uint8_t verdict = check_signature();
+        uint32_t image_counter = 0;
+        const uint8_t verdict = check_signature(&image_counter);
         dfu.signature_verdict = (uint8_t)(verdict + 1u);
         if (verdict != 0u) return errFIRMWARE;
+        /* The counter first: a power cut before the magic word leaves a board that takes
+         * this image again, never one that boots it with the old counter. */
+        const uint8_t advanced = counter_advance(image_counter);
+        if (advanced != OK) return advanced;
         const uint8_t written = flash_write_pending_magic();
         if (written != OK) return written;
       }
       /* Ours reports an image it would not boot as errFIRMWARE and stays in DFU mode. */
-      if (boot_check_application() != BOOT_JUMP) return errFIRMWARE;
+      if (boot_check_application(false) != BOOT_JUMP) return errFIRMWARE;
       dfu.image_ready = true;
       return OK;
     }

@@ -194,10 +194,23 @@ uint32_t flash_stamp_check_us(void) {
   return flash_crc_us(length);
 }
 
+/* [address, address + length) is one or more whole sectors of the application region. */
+static bool whole_app_sectors(uint32_t address, uint32_t length) {
+  if (length == 0u || !range_inside(address, length, STM32DFU_APP_BASE, FLASH_END)) return false;
+  const int32_t first = sector_index_at(address);
+  const int32_t last = sector_index_at(address + length - 1u);
+  return first >= 0 && last >= 0 && flash_sectors[first].start == address &&
+         flash_sectors[last].start + flash_sectors[last].size == address + length;
+}
+
 uint8_t flash_plan_crc(uint32_t address, uint32_t length, uint32_t *work_us) {
   if ((address & 3u) != 0u || (length & 3u) != 0u ||
       (length > 0u && !range_inside(address, length, STM32DFU_FLASH_BASE, FLASH_END))) {
     return errADDRESS;
+  }
+  if (flash.profile->lock_upload && !whole_app_sectors(address, length)) {
+    /* CRCs of arbitrary ranges would give the flash away word by word. */
+    return errTARGET;
   }
   *work_us = flash_crc_us(length);
   return OK;

@@ -37,6 +37,18 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
 /* Copy `length` bytes of flash (or any readable memory) at `address` into `out`. */
 void hal_flash_read(uint32_t address, uint8_t *out, uint32_t length);
 
+/* ---- One-time-programmable area (STM32DFU_OTP_BASE, STM32DFU_OTP_SIZE; RM0383 §3.6) ----
+ * Offsets are from the start of the area; the lock bytes after it are never touched. The
+ * core keeps its anti-rollback counter in [STM32DFU_COUNTER_OTP_OFFSET, + _SIZE). Built only
+ * into ports of boards whose chip has an OTP area (STM32DFU_OTP_SIZE defined). */
+
+/* Copy `length` OTP bytes from `offset`. */
+void hal_otp_read(uint32_t offset, uint8_t *out, uint32_t length);
+
+/* Program one OTP byte: NOR semantics, bits only cleared, never set again. The caller reads
+ * back to confirm. HAL_ERR_PROTECTED when its block is locked. */
+hal_status_t hal_otp_program(uint32_t offset, uint8_t value);
+
 /* ---- STM32 CRC (contract 4: RM0383 §4, the chip's CRC unit) ----
  * Polynomial 0x04C11DB7, most significant bit first, no reflection, no final XOR, over
  * whole 32-bit words read little-endian from memory. The result equals bl_crc_stm32 over

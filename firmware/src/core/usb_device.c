@@ -90,7 +90,8 @@ static uint16_t build_configuration_descriptor(uint8_t *d) {
   uint8_t *f = d + n;
   f[0] = 9;
   f[1] = DFU_DESC_FUNCTIONAL;
-  f[2] = (uint8_t)(0x01u | 0x02u | 0x08u | (p->manifestation_tolerant ? 0x04u : 0u));
+  /* bitCanDnload, bitCanUpload unless locked, bitManifestationTolerant, bitWillDetach. */
+  f[2] = (uint8_t)(0x01u | (p->lock_upload ? 0u : 0x02u) | 0x08u | (p->manifestation_tolerant ? 0x04u : 0u));
   bl_put_u16le(f + 3, 255); /* wDetachTimeOut, ms */
   bl_put_u16le(f + 5, p->transfer_size);
   bl_put_u16le(f + 7, 0x011A);
@@ -240,6 +241,13 @@ static void vendor_request(void) {
   if (usb.profile->webusb && s->bmRequestType == 0xC0u && s->bRequest == USB_BOS_MSOS20_VENDOR_CODE &&
       s->wIndex == USB_MSOS20_DESCRIPTOR_INDEX) {
     usb_send(ms_os_20_set, sizeof ms_os_20_set);
+    return;
+  }
+  if (usb.profile->protect_bootloader && s->bmRequestType == 0xC1u && s->bRequest == USB_REQ_GET_SECURITY &&
+      s->wValue == 0u && s->wIndex == 0u && s->wLength >= SECURITY_RECORD_LENGTH) {
+    static uint8_t record[SECURITY_RECORD_LENGTH]; /* static: the port sends after we return */
+    dfu_security_record(record);
+    usb_send(record, sizeof record);
     return;
   }
   /* WebUSB GET_URL is not served: the BOS announces no landing page. */

@@ -43,6 +43,9 @@ typedef enum {
   SIG_UNKNOWN_KEY = 5,  /* signed with a key the board does not hold */
   SIG_BAD_DIGEST = 6,   /* the image is not what was signed */
   SIG_BAD_SIGNATURE = 7,
+  /* Given by the bootloader after a valid signature, against its anti-rollback counter: */
+  SIG_ROLLED_BACK = 8,      /* the image's security counter is below the board's */
+  SIG_COUNTER_TOO_HIGH = 9, /* above the highest counter the board can record */
 } sig_verdict_t;
 
 /* Check the image at `base` (the stamp's length from base + 0x1C, the trailer after it)

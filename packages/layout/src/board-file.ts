@@ -265,7 +265,13 @@ function readUart(r: BoardReader, value: unknown, chip: ChipDefinition, sys: num
 export const MAX_SIGNING_KEYS = 4;
 
 function readSigning(r: BoardReader, value: unknown): SigningConfig {
-  const obj = r.object(value, 'signing', ['keys', 'required']);
+  const obj = r.object(value, 'signing', [
+    'keys',
+    'required',
+    'verifyAtBoot',
+    'lockUpload',
+    'protectFlash',
+  ]);
   if (!Array.isArray(obj.keys) || obj.keys.length === 0 || obj.keys.length > MAX_SIGNING_KEYS) {
     r.fail(
       'signing.keys',
@@ -285,8 +291,28 @@ function readSigning(r: BoardReader, value: unknown): SigningConfig {
   });
   if (new Set(keys).size !== keys.length)
     r.fail('signing.keys', 'lists the same key twice', obj.keys);
-  const required = obj.required === undefined ? true : r.boolean(obj.required, 'signing.required');
-  return Object.freeze({ keys: Object.freeze(keys), required });
+  const flag = (
+    name: 'required' | 'verifyAtBoot' | 'lockUpload' | 'protectFlash',
+    byDefault: boolean,
+  ) => (obj[name] === undefined ? byDefault : r.boolean(obj[name], `signing.${name}`));
+  const required = flag('required', true);
+  const verifyAtBoot = flag('verifyAtBoot', false);
+  const lockUpload = flag('lockUpload', false);
+  const protectFlash = flag('protectFlash', false);
+  if ((verifyAtBoot || lockUpload || protectFlash) && !required) {
+    r.fail(
+      'signing.required',
+      'must be true when verifyAtBoot, lockUpload or protectFlash is set: without it any image installs',
+      obj.required,
+    );
+  }
+  return Object.freeze({
+    keys: Object.freeze(keys),
+    required,
+    verifyAtBoot,
+    lockUpload,
+    protectFlash,
+  });
 }
 
 function defaultBootloaderSize(chip: ChipDefinition): number {

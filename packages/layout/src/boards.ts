@@ -38,6 +38,18 @@ export interface SigningConfig {
   readonly keys: readonly string[];
   /** Refuse to install an image without a valid signature by one of `keys`. */
   readonly required: boolean;
+  /** Check the signature again at every boot, before starting the application (costs boot time). */
+  readonly verifyAtBoot: boolean;
+  /**
+   * Lock-down: UPLOAD refused and `bitCanUpload` cleared, so firmware cannot be read out; the
+   * CRC command then covers whole application sectors only.
+   */
+  readonly lockUpload: boolean;
+  /**
+   * On first boot set read protection level 1 and write-protect the bootloader's sectors
+   * (irreversible without the mass erase that leaving level 1 causes).
+   */
+  readonly protectFlash: boolean;
 }
 
 /** The serial port the firmware logs to: USART instance, TX/RX pins (e.g. `PA9`) and baud rate. */

@@ -65,6 +65,12 @@ export interface ChipDefinition {
   readonly uidAddress: number;
   /** Flash size register (kB, 16 bits). */
   readonly flashSizeAddress: number;
+  /**
+   * One-time-programmable bytes the flash interface programs like flash (bits only cleared),
+   * without their lock bytes; absent on parts the firmware does not model. The bootloader keeps
+   * its anti-rollback counter at the end of it (docs/signed-firmware.md).
+   */
+  readonly otp?: MemoryRange;
   /** ST's ROM bootloader (system memory). */
   readonly systemMemory: number;
   /** Datasheet timings, where we model the part (virtual board, bwPollTimeout). */
@@ -187,7 +193,12 @@ const F446_CLOCK_TREE: F4ClockTreeLimits = {
   source: 'RM0390 §3.4.1 table 5, §5.1.4, §6.2',
 };
 
-const F4_FLASH_SIZES = { uidAddress: 0x1fff7a10, flashSizeAddress: 0x1fff7a22 } as const;
+// RM0383 §3.6 / RM0090 §3.8: 512 OTP bytes in 16 blocks of 32, then 16 lock bytes.
+const F4_FLASH_SIZES = {
+  uidAddress: 0x1fff7a10,
+  flashSizeAddress: 0x1fff7a22,
+  otp: { name: 'OTP', start: 0x1fff7800, size: 512 },
+} as const;
 
 function f4Flash(runs: readonly SectorRun[]): FlashGeometry {
   return {

@@ -18,6 +18,8 @@ export interface GeneratedFile {
 
 const u32 = (v: number) => `${hex(v)}u`;
 const cString = (s: string) => JSON.stringify(s); // ASCII only: JSON escapes are valid C escapes.
+/** OTP bytes at the end of the chip's OTP area that hold the anti-rollback counter (2 blocks). */
+export const COUNTER_OTP_BYTES = 64;
 const macro = (name: string) => name.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 
 function banner(layout: BoardLayout, comment: (line: string) => string): string {
@@ -159,6 +161,16 @@ export function generateHeader(layout: BoardLayout): string {
         .map((b) => `0x${b}u`)
         .join(', ')}}`;
     def('SIGNING_KEYS', `{${signing.keys.map(keyBytes).join(', ')}}`, 'raw Ed25519 public keys');
+  }
+  def('SIGNING_VERIFY_AT_BOOT', signing?.verifyAtBoot ? 1 : 0, 'check the signature at every boot');
+  def('LOCK_UPLOAD', signing?.lockUpload ? 1 : 0, 'UPLOAD refused, CRC of whole sectors only');
+  def('PROTECT_FLASH', signing?.protectFlash ? 1 : 0, 'RDP level 1 + WRP of the bootloader');
+  if (chip.otp) {
+    // The anti-rollback counter: the OTP area's last two 32-byte blocks, one bit per step.
+    def('OTP_BASE', u32(chip.otp.start), 'one-time-programmable bytes');
+    def('OTP_SIZE', `${chip.otp.size}u`);
+    def('COUNTER_OTP_OFFSET', `${chip.otp.size - COUNTER_OTP_BYTES}u`, 'anti-rollback counter');
+    def('COUNTER_OTP_SIZE', `${COUNTER_OTP_BYTES}u`, `${COUNTER_OTP_BYTES * 8} steps`);
   }
 
   gap('Pins (port index: A = 0, B = 1, ...)');

@@ -36,7 +36,13 @@ function refusal(signing: unknown): string {
 describe('signing in a board definition', () => {
   it('takes 1–4 raw Ed25519 keys, lower-cases them, and requires signatures unless told not to', () => {
     const b = parseBoardDefinition(board({ keys: [KEY_A, KEY_B] }), 'signed.json');
-    expect(b.signing).toEqual({ keys: [KEY_A, KEY_B.toLowerCase()], required: true });
+    expect(b.signing).toEqual({
+      keys: [KEY_A, KEY_B.toLowerCase()],
+      required: true,
+      verifyAtBoot: false,
+      lockUpload: false,
+      protectFlash: false,
+    });
     expect(parseBoardDefinition(board({ keys: [KEY_A], required: false })).signing?.required).toBe(
       false,
     );
@@ -53,6 +59,28 @@ describe('signing in a board definition', () => {
       /signing\.required must be true or false/,
     );
     expect(refusal({ keys: [KEY_A], extra: 1 })).toMatch(/signing/);
+    expect(refusal({ keys: [KEY_A], lockUpload: 1 })).toMatch(
+      /signing\.lockUpload must be true or false/,
+    );
+    expect(refusal({ keys: [KEY_A], required: false, verifyAtBoot: true })).toMatch(
+      /signing\.required must be true when verifyAtBoot, lockUpload or protectFlash is set/,
+    );
+  });
+
+  it('writes the lock-down options and the anti-rollback counter area into the header', () => {
+    const locked = parseBoardDefinition(
+      board({ keys: [KEY_A], verifyAtBoot: true, lockUpload: true, protectFlash: true }),
+    );
+    const header = generateHeader(getLayout(locked));
+    expect(header).toMatch(/STM32DFU_SIGNING_VERIFY_AT_BOOT\s+1u/);
+    expect(header).toMatch(/STM32DFU_LOCK_UPLOAD\s+1u/);
+    expect(header).toMatch(/STM32DFU_PROTECT_FLASH\s+1u/);
+    // RM0383 §3.6: the F411's 512 OTP bytes; the counter takes the last two 32-byte blocks.
+    expect(header).toMatch(/STM32DFU_OTP_BASE\s+0x1FFF7800u/);
+    expect(header).toMatch(/STM32DFU_COUNTER_OTP_OFFSET\s+448u/);
+    expect(header).toMatch(/STM32DFU_COUNTER_OTP_SIZE\s+64u/);
+    const plain = generateHeader(getLayout('blackpill-f411'));
+    expect(plain).toMatch(/STM32DFU_LOCK_UPLOAD\s+0u/);
   });
 
   it('puts the keys into the header as a C array the bootloader compiles', () => {

@@ -35,6 +35,11 @@ typedef struct {
   uint32_t stuck_word_address; /* 0: none; else bit 0 of this word never clears, silently */
   uint32_t last_program_address;
 
+  /* OTP (STM32DFU_OTP_SIZE bytes): erased 0xFF, programming clears bits, nothing sets them.
+   * Each programmed byte counts as one flash operation (power cuts included). */
+  uint8_t otp[STM32DFU_OTP_SIZE];
+  uint32_t otp_programs;
+
   /* EP0: what the core answered to the current SETUP. */
   sim_ep0_answer_t answer;
   uint32_t answers;            /* answers to the current SETUP; exactly 1 is correct */

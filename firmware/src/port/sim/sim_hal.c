@@ -17,6 +17,7 @@ static const sim_sector_t sim_sectors[STM32DFU_SECTOR_COUNT] = STM32DFU_SECTOR_T
 void sim_reset(void) {
   memset(&sim, 0, sizeof sim);
   memset(sim.flash, 0xFF, sizeof sim.flash);
+  memset(sim.otp, 0xFF, sizeof sim.otp);
   sim.powered = true;
   for (int i = 0; i < 12; i++) sim.uid[i] = (uint8_t)(0xA0 + i * 0x11);
   sim.crc_words_per_ms = 8000u;
@@ -100,6 +101,20 @@ hal_status_t hal_flash_program(uint32_t address, const uint8_t *data, uint32_t l
   }
   call_done();
   return status;
+}
+
+void hal_otp_read(uint32_t offset, uint8_t *out, uint32_t length) {
+  for (uint32_t i = 0; i < length; i++) out[i] = offset + i < sizeof sim.otp ? sim.otp[offset + i] : 0xFFu;
+}
+
+hal_status_t hal_otp_program(uint32_t offset, uint8_t value) {
+  if (offset >= sizeof sim.otp) return HAL_ERR_SEQUENCE;
+  if (power_dies()) cut_power(); /* this byte is not written */
+  sim.otp[offset] &= value;
+  sim.otp_programs++;
+  sim.micros += STM32DFU_PROGRAM_US_TYP;
+  call_done();
+  return HAL_OK;
 }
 
 void hal_flash_read(uint32_t address, uint8_t *out, uint32_t length) {
