@@ -12,6 +12,7 @@ const repo = resolve(packageDir, '../..');
 const firmware = join(repo, 'firmware');
 const coreDir = join(firmware, 'src/core');
 const portDir = join(firmware, 'src/port/wasm');
+const cryptoDir = join(firmware, 'src/crypto');
 const generatedDir = join(firmware, 'build/generated');
 const layoutCli = join(repo, 'packages/layout/dist/cli.js');
 const outDir = join(packageDir, 'dist/wasm');
@@ -47,7 +48,8 @@ const cFiles = (dir) =>
         .sort()
         .map((f) => join(dir, f))
     : [];
-const sources = [...cFiles(coreDir), ...cFiles(portDir)];
+// The signature check is always in: a virtual board can be created locked with any keys.
+const sources = [...cFiles(coreDir), ...cFiles(cryptoDir), ...cFiles(portDir)];
 if (!cFiles(portDir).length) fail(`no C sources in ${relative(repo, portDir)}.`);
 
 mkdirSync(outDir, { recursive: true });
@@ -72,7 +74,11 @@ for (const board of boards) {
     '-Wl,--allow-undefined',
     // Exported so the board can restore it after a reset; the rest of the state is memory.
     '-Wl,--export=__stack_pointer',
+    // Signature support, and a profile the board can configure (port.c).
+    '-DSTM32DFU_SIGNING',
+    '-DSTM32DFU_RUNTIME_PROFILE',
     `-I${coreDir}`,
+    `-I${cryptoDir}`,
     `-I${boardHeaders}`,
     '-o',
     out,

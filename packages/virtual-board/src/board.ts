@@ -46,6 +46,7 @@ import type {
 import {
   type BootVerdict,
   type CoreHardware,
+  type CoreSigning,
   HAL_ERR_ALIGNMENT,
   HAL_ERR_SEQUENCE,
   HAL_ERR_VERIFY,
@@ -152,6 +153,74 @@ export interface VirtualBoardOptions {
    * model (Boot0 high) always announces its 2048.
    */
   readonly transferSize?: number;
+  /**
+   * Signed firmware (docs/signed-firmware.md): the keys and policy the bootloader runs with, as
+   * the chip compiles them in from its board JSON. Default: the board definition's `signing`
+   * (none for the built-in boards: any stamped image installs).
+   */
+  readonly signing?: VirtualBoardSigning;
+  /** The chip's OTP area (its size, e.g. 512 bytes on the F411), e.g. from `board.otpImage()`. */
+  readonly otp?: Uint8Array;
+}
+
+/**
+ * A virtual board created locked: the Ed25519 public keys it accepts and what it enforces.
+ */
+export interface VirtualBoardSigning {
+  /** 1 to 4 raw public keys: 32 bytes, or 64 hex digits (what `stm32dfu keygen` prints). */
+  readonly keys: readonly (Uint8Array | string)[];
+  /** Install only images signed by one of `keys` (default true). */
+  readonly required?: boolean;
+  /** Check the signature and security counter at every boot too (default false). */
+  readonly verifyAtBoot?: boolean;
+  /** Lock-down: UPLOAD refused, CRC of whole sectors only (default false). */
+  readonly lockUpload?: boolean;
+}
+
+function parseSigning(
+  signing: VirtualBoardSigning | undefined,
+  board: BoardDefinition,
+): CoreSigning | undefined {
+  const given =
+    signing ??
+    (board.signing && {
+      keys: board.signing.keys,
+      required: board.signing.required,
+      verifyAtBoot: board.signing.verifyAtBoot,
+      lockUpload: board.signing.lockUpload,
+    });
+  if (!given) return undefined;
+  if (given.keys.length < 1 || given.keys.length > 4) {
+    throw new VirtualBoardError(
+      'INVALID_SIGNING_KEYS',
+      `signing.keys holds ${given.keys.length} keys; a board holds 1 to 4 Ed25519 public keys.`,
+      { value: String(given.keys.length) },
+    );
+  }
+  const keys = given.keys.map((key, i) => {
+    if (typeof key === 'string') {
+      if (!/^[0-9a-fA-F]{64}$/.test(key)) {
+        throw new VirtualBoardError(
+          'INVALID_SIGNING_KEYS',
+          `signing.keys[${i}] is not a raw Ed25519 public key (64 hex digits, as \`stm32dfu keygen\` prints it).`,
+          { value: key },
+        );
+      }
+      return Uint8Array.from(key.match(/../g)!, (b) => Number.parseInt(b, 16));
+    }
+    if (key.length !== 32) {
+      throw new VirtualBoardError(
+        'INVALID_SIGNING_KEYS',
+        `signing.keys[${i}] is ${key.length} bytes; a raw Ed25519 public key is 32.`,
+        { value: String(key.length) },
+      );
+    }
+    return Uint8Array.from(key);
+  });
+  const required = given.required ?? true;
+  const verifyAtBoot = given.verifyAtBoot ?? false;
+  const lockUpload = given.lockUpload ?? false;
+  return { keys, required, verifyAtBoot, lockUpload };
 }
 
 /**
@@ -304,6 +373,8 @@ export class VirtualBoard {
   };
   readonly faults: BoardFaults;
   readonly #flash: FlashMemory;
+  readonly #signing: CoreSigning | undefined;
+  readonly #otp: Uint8Array;
   #core: WasmCore | undefined;
   #mode: BoardMode = 'off';
   #powered = false;
@@ -350,6 +421,9 @@ export class VirtualBoard {
     this.transferSize = checkTransferSize(options.transferSize);
     this.#flash = new FlashMemory(layout.chip);
     if (options.flash) this.#flash.load(options.flash, 'options.flash');
+    this.#signing = parseSigning(options.signing, layout.board);
+    this.#otp = new Uint8Array(layout.chip.otp?.size ?? 0).fill(0xff);
+    if (options.otp) this.loadOtp(options.otp, 'options.otp');
     this.#boot0 = options.boot0 ?? false;
     this.clock.setTicker(
       () => this.#mainLoop(),
@@ -367,6 +441,7 @@ export class VirtualBoard {
   /** @internal Instantiate the core; done once by `createVirtualBoard`. */
   async attachCore(module: WebAssembly.Module): Promise<void> {
     const core = await WasmCore.instantiate(module, this.#hardware());
+    core.configureSigning(this.#signing);
     if (!core.supportsTransferSize(this.transferSize)) {
       throw new VirtualBoardError(
         'INVALID_TRANSFER_SIZE',
@@ -520,6 +595,50 @@ export class VirtualBoard {
   /** A copy of the whole flash, for saving. */
   flashImage(): Uint8Array {
     return this.#flash.bytes.slice();
+  }
+
+  // ---- Signed firmware ----
+
+  /** The keys and policy the bootloader runs with (keys as 64 hex digits); undefined: none. */
+  get signing():
+    | { keys: string[]; required: boolean; verifyAtBoot: boolean; lockUpload: boolean }
+    | undefined {
+    const s = this.#signing;
+    if (!s) return undefined;
+    const hexKey = (k: Uint8Array) =>
+      Array.from(k, (b) => b.toString(16).padStart(2, '0')).join('');
+    return {
+      keys: s.keys.map(hexKey),
+      required: s.required,
+      verifyAtBoot: s.verifyAtBoot,
+      lockUpload: s.lockUpload,
+    };
+  }
+
+  /**
+   * The chip's one-time-programmable area (live view; empty on chips without one). Bits only
+   * ever clear: the bootloader's anti-rollback counter is the last 64 bytes, one bit per step.
+   */
+  get otp(): Uint8Array {
+    return this.#otp;
+  }
+
+  /** A copy of the OTP area, for saving next to `flashImage()`. */
+  otpImage(): Uint8Array {
+    return this.#otp.slice();
+  }
+
+  /** Replace the OTP area (exactly its size), e.g. with a saved one. */
+  loadOtp(image: Uint8Array, source = 'loadOtp(bytes)'): void {
+    if (image.length !== this.#otp.length) {
+      throw new VirtualBoardError(
+        'OTP_IMAGE_SIZE',
+        `OTP image ${source} is ${image.length} bytes, but ${this.layout.chip.name} has ` +
+          `${this.#otp.length} OTP bytes: save it with board.otpImage().`,
+        { value: source },
+      );
+    }
+    this.#otp.set(image);
   }
 
   // ---- Internals: power and reset ----
@@ -913,6 +1032,26 @@ export class VirtualBoard {
         return result.ok ? HAL_OK : HAL_ERR_VERIFY;
       },
       flashRead: (address, out) => this.#readMemory(address, out),
+      otpRead: (offset, out) => {
+        for (let i = 0; i < out.length; i++) out[i] = this.#otp[offset + i] ?? 0xff;
+      },
+      otpProgram: (offset, value) => {
+        if (this.#powerCut) return HAL_ERR_SEQUENCE;
+        if (offset >= this.#otp.length) return HAL_ERR_SEQUENCE;
+        // Like flash: programming clears bits; a byte is programmed in one word's time.
+        this.#otp[offset] = this.#otp[offset]! & value;
+        const otpBase = this.layout.chip.otp?.start ?? 0;
+        this.#recordFlashOp(
+          {
+            kind: 'program',
+            address: otpBase + offset,
+            size: 1,
+            durationMs: this.#flash.programDurationMs(4),
+          },
+          true,
+        );
+        return HAL_OK;
+      },
       crcStm32: (crc, address, length) => {
         if (this.#powerCut) return 0;
         const data = new Uint8Array(length);

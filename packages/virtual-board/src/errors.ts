@@ -10,7 +10,9 @@ export type VirtualBoardErrorCode =
   | 'INVALID_TRANSFER_SIZE'
   | 'WASM_LOAD_FAILED'
   | 'WASM_INTERFACE'
-  | 'CORE_TRAP';
+  | 'CORE_TRAP'
+  | 'INVALID_SIGNING_KEYS'
+  | 'OTP_IMAGE_SIZE';
 
 /**
  * What a `VirtualBoardError` points at: an address, the offending value as given, or a file path.

@@ -19,6 +19,7 @@ export {
   TRANSFER_SIZE_STEP,
   VirtualBoard,
   type VirtualBoardOptions,
+  type VirtualBoardSigning,
 } from './board.js';
 export { type TimerHandle, VirtualClock } from './clock.js';
 export {

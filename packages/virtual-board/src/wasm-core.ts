@@ -16,10 +16,12 @@ export const BOOT_VERDICTS = [
   'bad-stamp',
   'bad-vectors',
   'jump',
+  'bad-signature',
 ] as const;
 /**
  * Why the bootloader stayed or started the application at reset: asked to stay (boot request,
- * button), no valid application (none, bad stamp, bad vectors), or `jump`.
+ * button), no valid application (none, bad stamp, bad vectors, or — on a board that verifies at
+ * every boot — a signature or security counter that does not check), or `jump`.
  */
 export type BootVerdict = (typeof BOOT_VERDICTS)[number];
 
@@ -32,6 +34,10 @@ export interface CoreHardware {
   flashErase(sectorIndex: number): number;
   flashProgram(address: number, data: Uint8Array): number;
   flashRead(address: number, out: Uint8Array): void;
+  /** hal_otp_read: bytes of the one-time-programmable area from `offset`. */
+  otpRead(offset: number, out: Uint8Array): void;
+  /** hal_otp_program: clear bits of one OTP byte (a hal_status_t). */
+  otpProgram(offset: number, value: number): number;
   /** hal_crc_stm32: the STM32 CRC continued from `crc` over memory (contract 4). */
   crcStm32(crc: number, address: number, length: number): number;
   /** hal_crc_words_per_ms: the chip's rate at its current clock, at least 1. */
@@ -48,10 +54,25 @@ export interface CoreHardware {
   jumpToApplication(vectorTable: number): void;
 }
 
+/** GET_SECURITY flag bits (bootloader.h), as vb_configure_signing takes them. */
+const SECURITY_FLAG_REQUIRED = 0x01;
+const SECURITY_FLAG_VERIFY_AT_BOOT = 0x02;
+const SECURITY_FLAG_LOCK_UPLOAD = 0x04;
+
+/** A signing policy with its keys as raw bytes, as the core takes it. */
+export interface CoreSigning {
+  readonly keys: readonly Uint8Array[];
+  readonly required: boolean;
+  readonly verifyAtBoot: boolean;
+  readonly lockUpload: boolean;
+}
+
 interface CoreExports {
   readonly memory: WebAssembly.Memory;
   readonly __stack_pointer?: WebAssembly.Global;
   vb_setup_buffer(): number;
+  vb_signing_keys_buffer(): number;
+  vb_configure_signing(flags: number, keyCount: number): number;
   vb_reset(boot0: number, transferSize: number): number;
   vb_transfer_size_supported(size: number): number;
   vb_bus_reset(): void;
@@ -67,6 +88,8 @@ interface CoreExports {
 const REQUIRED_EXPORTS = [
   'memory',
   'vb_setup_buffer',
+  'vb_signing_keys_buffer',
+  'vb_configure_signing',
   'vb_reset',
   'vb_transfer_size_supported',
   'vb_bus_reset',
@@ -90,6 +113,7 @@ export class WasmCore implements UsbFunction {
   readonly #memorySnapshot: Uint8Array;
   readonly #stackPointer: number | undefined;
   #hardware: CoreHardware;
+  #signing: CoreSigning | undefined;
   #reply: Ep0Reply | undefined;
   #receive: { pointer: number; length: number } | undefined;
 
@@ -122,6 +146,10 @@ export class WasmCore implements UsbFunction {
         hal().#hardware.flashProgram(address >>> 0, hal().#bytes(pointer, length).slice()),
       hal_flash_read: (address: number, pointer: number, length: number) =>
         hal().#hardware.flashRead(address >>> 0, hal().#bytes(pointer, length)),
+      hal_otp_read: (offset: number, pointer: number, length: number) =>
+        hal().#hardware.otpRead(offset >>> 0, hal().#bytes(pointer, length)),
+      hal_otp_program: (offset: number, value: number) =>
+        hal().#hardware.otpProgram(offset >>> 0, value & 0xff),
       hal_crc_stm32: (crc: number, address: number, length: number) =>
         hal().#hardware.crcStm32(crc >>> 0, address >>> 0, length >>> 0) | 0,
       hal_crc_words_per_ms: () => hal().#hardware.crcWordsPerMs() | 0,
@@ -178,8 +206,45 @@ export class WasmCore implements UsbFunction {
     }
     this.#receive = undefined;
     this.#reply = undefined;
+    if (this.#signing) this.#applySigning(this.#signing);
     const verdict = this.#call(() => this.#exports.vb_reset(boot0 ? 1 : 0, transferSize));
     return boot0 ? 'rom' : (BOOT_VERDICTS[verdict] ?? 'no-app');
+  }
+
+  /**
+   * The signing policy our profile runs with from the next reset on (the chip compiles it in
+   * from its board JSON); undefined: the board's own header (none for the built-in boards).
+   */
+  configureSigning(signing: CoreSigning | undefined): void {
+    if (signing) this.#applySigning(signing);
+    this.#signing = signing;
+  }
+
+  #applySigning(signing: CoreSigning): void {
+    if (signing.keys.length > 4 || signing.keys.some((k) => k.length !== 32)) {
+      throw new VirtualBoardError(
+        'INVALID_SIGNING_KEYS',
+        `A board holds 1 to 4 raw 32-byte Ed25519 public keys; got ${signing.keys.length} of ` +
+          `${signing.keys.map((k) => k.length).join(', ')} bytes.`,
+        {},
+      );
+    }
+    const buffer = this.#bytes(this.#exports.vb_signing_keys_buffer(), 4 * 32);
+    buffer.fill(0);
+    signing.keys.forEach((key, i) => {
+      buffer.set(key, i * 32);
+    });
+    const flags =
+      (signing.required ? SECURITY_FLAG_REQUIRED : 0) |
+      (signing.verifyAtBoot ? SECURITY_FLAG_VERIFY_AT_BOOT : 0) |
+      (signing.lockUpload ? SECURITY_FLAG_LOCK_UPLOAD : 0);
+    if (this.#exports.vb_configure_signing(flags, signing.keys.length) === 0) {
+      throw new VirtualBoardError(
+        'INVALID_SIGNING_KEYS',
+        'A board that requires signatures needs at least one key to check them with.',
+        {},
+      );
+    }
   }
 
   /** Whether the port serves this wTransferSize (firmware/src/port/wasm/port.c). */

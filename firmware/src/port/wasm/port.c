@@ -21,6 +21,27 @@ static uint8_t setup_packet[8];
 
 WASM_EXPORT("vb_setup_buffer") uint8_t *vb_setup_buffer(void) { return setup_packet; }
 
+/* Signed firmware on the virtual board: the board may be created locked with a user's keys
+ * (the chip compiles them in from its board JSON). The board writes up to 4 raw Ed25519
+ * public keys here, then calls vb_configure_signing after every memory reset, before
+ * vb_reset: bl_profile_stm32dfu is writable in this build (STM32DFU_RUNTIME_PROFILE). */
+#define VB_MAX_SIGNING_KEYS 4u
+static uint8_t signing_keys[VB_MAX_SIGNING_KEYS][32];
+
+WASM_EXPORT("vb_signing_keys_buffer") uint8_t *vb_signing_keys_buffer(void) { return &signing_keys[0][0]; }
+
+/* flags: SECURITY_FLAG_REQUIRED, _VERIFY_AT_BOOT, _LOCK_UPLOAD, _PROTECT_FLASH (bootloader.h). */
+WASM_EXPORT("vb_configure_signing") uint32_t vb_configure_signing(uint32_t flags, uint32_t key_count) {
+  if (key_count > VB_MAX_SIGNING_KEYS || ((flags & SECURITY_FLAG_REQUIRED) != 0u && key_count == 0u)) return 0u;
+  bl_profile_stm32dfu.signing_required = (flags & SECURITY_FLAG_REQUIRED) != 0u;
+  bl_profile_stm32dfu.signing_verify_at_boot = (flags & SECURITY_FLAG_VERIFY_AT_BOOT) != 0u;
+  bl_profile_stm32dfu.lock_upload = (flags & SECURITY_FLAG_LOCK_UPLOAD) != 0u;
+  bl_profile_stm32dfu.protect_flash = (flags & SECURITY_FLAG_PROTECT_FLASH) != 0u;
+  bl_profile_stm32dfu.signing_keys = (const uint8_t (*)[32])signing_keys;
+  bl_profile_stm32dfu.signing_key_count = (uint8_t)key_count;
+  return 1u;
+}
+
 /* Our profile as this board runs it: the board may announce a smaller wTransferSize, as
  * many DFU devices do, so hosts can be tested against that quirk with the real core. */
 static bl_profile_t board_profile;
