@@ -33,6 +33,13 @@ options (each also read from the environment variable named after it):
   --power-cut-after-ops N the supply drops after the board's N-th flash operation
                           (an erase or a program slice) (STM32DFU_VUSB_POWER_CUT_AFTER_OPS)
   --transfer-size N       wTransferSize the bootloader announces (STM32DFU_VUSB_TRANSFER_SIZE)
+  --signing-key HEX       lock the board: install only images signed with this raw Ed25519
+                          public key (64 hex digits; repeat for up to 4; STM32DFU_VUSB_SIGNING_KEYS,
+                          comma-separated). Its OTP (the anti-rollback counter) lives in
+                          <flash-file>.otp
+  --verify-at-boot        a locked board checks the signature at every boot too
+                          (STM32DFU_VUSB_VERIFY_AT_BOOT=1)
+  --lock-upload           a locked board refuses UPLOAD (STM32DFU_VUSB_LOCK_UPLOAD=1)
   --report FILE           write what happened as JSON (STM32DFU_VUSB_REPORT)
   --library-dir DIR       where libusb-1.0.so.0 (the stand-in) is (STM32DFU_VUSB_LIBRARY_DIR)
   --bootloader FILE       bootloader image for a new flash file (STM32DFU_VUSB_BOOTLOADER)
@@ -53,6 +60,9 @@ interface Options {
   button: boolean;
   powerCutAfterOps: number | undefined;
   transferSize: number | undefined;
+  signingKeys: string[];
+  verifyAtBoot: boolean;
+  lockUpload: boolean;
   report: string | undefined;
   libraryDir: string;
   bootloader: string | undefined;
@@ -71,6 +81,9 @@ function parseOptions(argv: string[]): Options {
       button: { type: 'boolean' },
       'power-cut-after-ops': { type: 'string' },
       'transfer-size': { type: 'string' },
+      'signing-key': { type: 'string', multiple: true },
+      'verify-at-boot': { type: 'boolean' },
+      'lock-upload': { type: 'boolean' },
       report: { type: 'string' },
       'library-dir': { type: 'string' },
       bootloader: { type: 'string' },
@@ -105,6 +118,11 @@ function parseOptions(argv: string[]): Options {
       values['transfer-size'] ?? env.STM32DFU_VUSB_TRANSFER_SIZE,
       1,
     ),
+    signingKeys:
+      values['signing-key'] ??
+      (env.STM32DFU_VUSB_SIGNING_KEYS ? env.STM32DFU_VUSB_SIGNING_KEYS.split(',') : []),
+    verifyAtBoot: values['verify-at-boot'] ?? env.STM32DFU_VUSB_VERIFY_AT_BOOT === '1',
+    lockUpload: values['lock-upload'] ?? env.STM32DFU_VUSB_LOCK_UPLOAD === '1',
     report: values.report ?? (env.STM32DFU_VUSB_REPORT || undefined),
     libraryDir,
     bootloader: values.bootloader ?? (env.STM32DFU_VUSB_BOOTLOADER || undefined),
@@ -130,6 +148,15 @@ function blankFlash(boardId: string, bootloader: string | undefined): Uint8Array
   }
   flash.set(image, 0);
   return flash;
+}
+
+/** The bootloader's anti-rollback counter: cleared bits of the OTP's last 64 bytes, in order. */
+function securityCounterOf(otp: Uint8Array): number {
+  let steps = 0;
+  for (const byte of otp.subarray(otp.length - 64)) {
+    for (let bit = 0; bit < 8; bit++, steps++) if ((byte >> bit) & 1) return steps;
+  }
+  return steps;
 }
 
 function run(command: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -170,12 +197,27 @@ export async function main(argv: string[]): Promise<number> {
     writeFileSync(options.flashFile, blankFlash(layout.board.id, options.bootloader));
   }
 
+  if (!options.signingKeys.length && (options.verifyAtBoot || options.lockUpload)) {
+    throw new UsageError(
+      '--verify-at-boot and --lock-upload need the board locked: give --signing-key',
+    );
+  }
+  const otpFile = `${options.flashFile}.otp`;
+  const signed = options.signingKeys.length > 0;
   const board = await createVirtualBoard({
     board: layout.board.id,
     flash: options.flashFile,
     boot0: options.boot0,
     powered: false,
     ...(options.transferSize !== undefined ? { transferSize: options.transferSize } : {}),
+    ...(signed && {
+      signing: {
+        keys: options.signingKeys,
+        verifyAtBoot: options.verifyAtBoot,
+        lockUpload: options.lockUpload,
+      },
+    }),
+    ...(signed && existsSync(otpFile) && { otp: new Uint8Array(readFileSync(otpFile)) }),
   });
   board.setButton(options.button);
   board.power(true);
@@ -205,6 +247,7 @@ export async function main(argv: string[]): Promise<number> {
   const commandMs = board.clock.now() - start;
   await board.clock.sleep(SETTLE_AFTER_MS);
   board.saveFlash(options.flashFile);
+  if (signed) writeFileSync(otpFile, board.otpImage());
 
   const device = board.device;
   const report = {
@@ -213,6 +256,7 @@ export async function main(argv: string[]): Promise<number> {
     exitCode,
     commandMs,
     mode: board.mode,
+    ...(signed && { securityCounter: securityCounterOf(board.otp) }),
     device: device
       ? {
           vendorId: device.vendorId,
