@@ -70,6 +70,11 @@ if build test_otp -D_GNU_SOURCE "${drivers[@]}" "$port/flash.c" "$port/otp.c" "$
   "$work/test_otp" || status=1
 fi
 
+if build test_option_bytes "${drivers[@]}" "$port/flash.c" "$port/option_bytes.c" "$tests/host_regs.c" \
+  "$tests/test_option_bytes.c"; then
+  "$work/test_option_bytes" || status=1
+fi
+
 if build test_otg_fs "${drivers[@]}" "$port/otg_fs.c" "$tests/host_regs.c" "$tests/test_otg_fs.c"; then
   "$work/test_otg_fs" || status=1
 fi
