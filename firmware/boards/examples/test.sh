@@ -2,7 +2,10 @@
 # A custom board's bootloader and example app built from its JSON alone
 # (STM32DFU_BOARD_FILE=... scripts/build.sh), checked against what the JSON asks for: the
 # clock tree planned for its crystal, images linked at its partitions, its RAM size, and
-# the size report. One PASS/FAIL line per check, then "N passed, N failed".
+# the size report. Then the signed example (signed-f411-testkey.json, the test key of
+# packages/image-tools/fixtures/signature-vectors.txt): signature check compiled in, its key
+# in the image, and the bootloader within the 24 kB budget of signing builds.
+# One PASS/FAIL line per check, then "N passed, N failed".
 #
 #   bash boards/examples/test.sh [board.json]    (default: boards/examples/example-f401.json)
 set -uo pipefail
@@ -46,6 +49,41 @@ if ! STM32DFU_BOARD_FILE="$json" bash scripts/build.sh >"$log" 2>&1; then
 fi
 echo "PASS build the bootloader and app from $json"
 passed=$((passed + 1))
+
+# ---- The signed example: built first, so the checks below read the F401's header last ----
+signed_json=boards/examples/signed-f411-testkey.json
+signed=signed-f411-testkey
+signed_build="build/$signed"
+signed_log="$signed_build-test.log"
+test_key=79b5562e8fe654f94078b112e8a98ba7901f853ae695bed7e0e3910bad049664
+budget=24576
+rm -rf "$signed_build"
+if STM32DFU_BOARD_FILE="$signed_json" bash scripts/build.sh >"$signed_log" 2>&1; then
+  echo "PASS build the signed bootloader and app from $signed_json"
+  passed=$((passed + 1))
+  signed_header="build/generated/$signed/stm32dfu_layout.h"
+  signed_bl="$signed_build/src/port/stm32f4/bootloader"
+  check "signed board: header asks for 1 key, required, verify at boot, upload locked, no lock-down" \
+    bash -c "grep -Eq '^#define STM32DFU_SIGNING_KEY_COUNT +1u' $signed_header &&
+      grep -Eq '^#define STM32DFU_SIGNING_REQUIRED +1u' $signed_header &&
+      grep -Eq '^#define STM32DFU_SIGNING_VERIFY_AT_BOOT +1u' $signed_header &&
+      grep -Eq '^#define STM32DFU_LOCK_UPLOAD +1u' $signed_header &&
+      grep -Eq '^#define STM32DFU_PROTECT_FLASH +0u' $signed_header"
+  check "signed board: the bootloader links the signature check, Ed25519 and the OTP counter" \
+    bash -c "arm-none-eabi-nm $signed_bl.elf | grep -Eq ' T sig_check_image$' &&
+      arm-none-eabi-nm $signed_bl.elf | grep -Eq ' T ed25519_verify$' &&
+      arm-none-eabi-nm $signed_bl.elf | grep -Eq ' T hal_otp_program$'"
+  check "signed board: the test key's 32 bytes are in bootloader.bin" \
+    bash -c "od -An -tx1 -v $signed_bl.bin | tr -d ' \n' | grep -q $test_key"
+  check "signed board: size report names the 24 kB budget" \
+    grep -Eq "^bootloader.elf: flash [0-9]+ bytes .*budget $budget bytes" "$signed_log"
+  size=$(grep -Eo '^bootloader.elf: flash [0-9]+' "$signed_log" | grep -Eo '[0-9]+$')
+  check "signed board: bootloader ${size:-?} bytes <= $budget (24 kB)" test "${size:-999999}" -le "$budget"
+  grep -E "^bootloader\.elf: flash" "$signed_log" | sed 's/^/signed: /'
+else
+  echo "FAIL build the signed bootloader and app from $signed_json (see firmware/$signed_log)"
+  failed=$((failed + 1))
+fi
 
 header="build/generated/$board/stm32dfu_layout.h"
 has_define() { grep -Eq "^#define STM32DFU_$1 +$2u" "$header"; }

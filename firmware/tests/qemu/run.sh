@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Boot tests in QEMU's netduinoplus2 (STM32F405): the bootloader's startup, boot decision,
 # jump and boot-request handoff, with the real bootloader and example application images;
-# first, the stamped application files against objcopy and srec_cat.
+# first, the stamped application files against objcopy and srec_cat. Last, a board that
+# checks signatures at every boot (tests/qemu/signed-f405-testkey.json, the TEST key), built
+# from its JSON: a signed app boots, an unsigned one and one with a changed signature stay.
 # One PASS/FAIL line per test, then "N passed, N failed"; exit status 1 if any failed.
 #
 #   bash tests/qemu/run.sh [build dir]     (default: build/netduinoplus2)
@@ -149,6 +151,40 @@ check bad-vectors "vector table pointing outside the application region: the boo
   "+stay: application vector table points outside SRAM or its region" \
   "-jump to" \
   "-stm32dfu example app"
+
+# ---- Verify at boot: the signed QEMU board, built here from its JSON ----
+signed_board=signed-qemu-f405
+signed_build="build/$signed_board"
+signed_work="$signed_build/qemu-tests"
+mkdir -p "$signed_build"
+if ! STM32DFU_BOARD_FILE=tests/qemu/signed-f405-testkey.json bash scripts/build.sh >"$signed_build-qemu-build.log" 2>&1; then
+  echo "FAIL signed board: build from tests/qemu/signed-f405-testkey.json (see firmware/$signed_build-qemu-build.log)"
+  failed=$((failed + 1))
+elif ! mkdir -p "$signed_work" || ! node tests/qemu/sign-images.mjs --header "build/generated/$signed_board/stm32dfu_layout.h" \
+  --app "$signed_build/app/app.bin" --out "$signed_work" >"$signed_work/sign-images.log" 2>&1; then
+  echo "FAIL signed board: could not sign the test images:"
+  sed 's/^/  /' "$signed_work/sign-images.log"
+  failed=$((failed + 1))
+else
+  bootloader="$signed_build/src/port/stm32f4/bootloader.elf"
+  work="$signed_work"
+  run_qemu signed "" "$work/app-signed.bin"
+  check signed "verify at boot: an app signed with the board's key boots (signature and counter checked)" 0 \
+    "+jump: application valid" \
+    "+stm32dfu example app v" \
+    "+app: hand-over checks passed" \
+    "-stay:"
+  run_qemu unsigned "" "$work/app-unsigned.bin"
+  check unsigned "verify at boot: a correctly stamped but unsigned app stays in the bootloader" 0 \
+    "+stay: application signature invalid" \
+    "-jump to" \
+    "-stm32dfu example app"
+  run_qemu signature-flipped "" "$work/app-signature-flipped.bin"
+  check signature-flipped "verify at boot: an app whose signature has one bit changed stays in the bootloader" 0 \
+    "+stay: application signature invalid" \
+    "-jump to" \
+    "-stm32dfu example app"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

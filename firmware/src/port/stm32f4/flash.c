@@ -8,6 +8,7 @@
  */
 #include <stddef.h>
 
+#include "flash_if.h"
 #include "port.h"
 #include "stm32f4_regs.h"
 
@@ -38,9 +39,7 @@ _Static_assert(STM32DFU_APP_BASE == STM32DFU_BOOTLOADER_BASE + STM32DFU_BOOTLOAD
                    STM32DFU_APP_FIRST_SECTOR == STM32DFU_BOOTLOADER_FIRST_SECTOR + STM32DFU_BOOTLOADER_SECTOR_COUNT,
                "the application starts where the bootloader's sectors end");
 
-/* Wait for BSY to clear: by the tick when it runs, and by a poll count that cannot be
- * shorter than `max_ms` even at one cycle per poll, for when it does not. */
-static hal_status_t flash_wait_idle(uint32_t max_ms) {
+hal_status_t flash_wait_idle(uint32_t max_ms) {
   uint32_t start = hal_millis();
   uint32_t polls_left = (max_ms + 10u) * (STM32DFU_SYSCLK_HZ / 1000u);
   while ((FLASH_IF->SR & FLASH_SR_BSY) != 0u) {
@@ -52,7 +51,7 @@ static hal_status_t flash_wait_idle(uint32_t max_ms) {
   return HAL_OK;
 }
 
-static hal_status_t flash_status_from_sr(uint32_t sr) {
+hal_status_t flash_status_from_sr(uint32_t sr) {
   if ((sr & FLASH_SR_WRPERR) != 0u) {
     return HAL_ERR_PROTECTED;
   }
@@ -65,7 +64,7 @@ static hal_status_t flash_status_from_sr(uint32_t sr) {
   return HAL_OK;
 }
 
-static hal_status_t flash_unlock(void) {
+hal_status_t flash_unlock(void) {
   /* RM0383 §3.5.1 and §3.8 FLASH_KEYR: the key sequence; a wrong sequence locks CR until
    * the next reset. */
   if ((FLASH_IF->CR & FLASH_CR_LOCK) != 0u) {
@@ -79,14 +78,13 @@ static hal_status_t flash_unlock(void) {
   return HAL_OK;
 }
 
-static void flash_lock(void) {
+void flash_lock(void) {
   FLASH_IF->CR = FLASH_CR_LOCK; /* §3.8 FLASH_CR: LOCK, every operation bit cleared */
 }
 
-/* After an erase or program the ART caches may hold lines of the old contents (RM0383
- * §3.4 "ART accelerator"): each cache is reset while disabled (FLASH_ACR ICRST/DCRST are
- * writable only then), the reset bit cleared, and the cache enabled again. */
-static void flash_reset_caches(void) {
+/* Each ART cache (RM0383 §3.4) is reset while disabled (FLASH_ACR ICRST/DCRST are writable
+ * only then), the reset bit cleared, and the cache enabled again. */
+void flash_reset_caches(void) {
   uint32_t acr = FLASH_IF->ACR;
   uint32_t enabled = acr & (FLASH_ACR_ICEN | FLASH_ACR_DCEN);
   if (enabled == 0u) {

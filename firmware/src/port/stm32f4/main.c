@@ -12,6 +12,16 @@ static const char *const verdict_reasons[] = {
     [BOOT_STAY_BAD_STAMP] = "stay: application stamp invalid (magic, length or CRC)",
     [BOOT_STAY_BAD_VECTORS] = "stay: application vector table points outside SRAM or its region",
     [BOOT_JUMP] = "jump: application valid",
+    [BOOT_STAY_BAD_SIGNATURE] = "stay: application signature invalid, or its security counter below the board's",
+};
+
+static const char *const protect_states[] = {
+    [PROTECT_ALREADY] = "lock-down: RDP level 1 and bootloader sectors write-protected\r\n",
+    [PROTECT_NEEDED] = "lock-down: not applied\r\n",
+    [PROTECT_PROGRAMMED] = "lock-down: option bytes written (RDP level 1, bootloader sectors write-protected), resetting\r\n",
+    [PROTECT_UNREADABLE] = "lock-down: option bytes unreadable, left alone\r\n",
+    [PROTECT_PCROP] = "lock-down: PCROP mode (SPRMOD) set, left alone\r\n",
+    [PROTECT_FAILED] = "lock-down: option byte write failed, booting unprotected\r\n",
 };
 
 static void report_verdict(boot_verdict_t verdict) {
@@ -42,12 +52,28 @@ int main(void) {
    * reset timeout (348 ms at the fastest LSI), less than the stamp check may take on the
    * reset clock: adopt it before anything else. */
   iwdg_adoption_t watchdog = watchdog_init();
+  /* Lock-down (docs/lock-down.md) before anything can jump: on a chip still at RDP level 0 or
+   * with the bootloader writable, the option bytes are written and the chip reset so they
+   * load; boot_decide has not yet read the boot-request word, so a request survives. The
+   * layout's macro, which bl_profile_stm32dfu.protect_flash is made from, is a constant
+   * here, so a board without lock-down links none of it. */
+  const bool protect = STM32DFU_PROTECT_FLASH != 0u;
+  protect_result_t protection = protect ? protect_flash_apply() : PROTECT_NEEDED;
+  if (protection == PROTECT_PROGRAMMED) {
+    uart_init(PORT_HSI_HZ);
+    uart_write(protect_states[protection]);
+    uart_flush();
+    hal_system_reset();
+  }
   /* Decide on the reset clock, before clocks or USB exist, so a jump leaves nothing to undo
    * but the console. */
   bool crc_unit = crc_init();
   boot_verdict_t verdict = boot_decide();
   uart_init(PORT_HSI_HZ);
   report_watchdog(watchdog);
+  if (protect) {
+    uart_write(protect_states[protection]);
+  }
   uart_write(crc_unit ? "crc: CRC unit\r\n" : "crc: software\r\n");
   report_verdict(verdict);
   if (verdict == BOOT_JUMP) {

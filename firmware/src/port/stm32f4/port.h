@@ -49,6 +49,23 @@ uint32_t watchdog_timeout_ms_max(void);
  * stalls with no code running, so the longest the watchdog cannot be refreshed. */
 uint32_t flash_longest_erase_ms(void);
 
+/* ---- Lock-down (option_bytes.c, bootloader only; docs/lock-down.md) ----
+ * For a profile with protect_flash: RDP level 1 and the bootloader's sectors
+ * write-protected in the option bytes. Never RDP level 2. */
+typedef enum {
+  PROTECT_ALREADY = 0,    /* RDP level 1 (or 2) and the bootloader's sectors protected */
+  PROTECT_NEEDED = 1,     /* protect_flash_check only: level 0 or a bootloader sector unprotected */
+  PROTECT_PROGRAMMED = 2, /* option bytes written: they take effect at the next reset */
+  PROTECT_UNREADABLE = 3, /* FLASH_OPTCR implausible (OPTLOCK clear, as under QEMU): left alone */
+  PROTECT_PCROP = 4,      /* SPRMOD set: the nWRP bits mean PCROP; left alone */
+  PROTECT_FAILED = 5,     /* a bounded wait ran out or FLASH_SR reported an error */
+} protect_result_t;
+/* What a FLASH_OPTCR value as loaded at reset calls for (no register access). */
+protect_result_t protect_flash_check(uint32_t optcr);
+/* Read FLASH_OPTCR; when protection is needed, program it (OPTKEYR, OPTCR, OPTSTRT, bounded
+ * BSY wait, OPTLOCK again). Writes nothing unless the result is PROGRAMMED or FAILED. */
+protect_result_t protect_flash_apply(void);
+
 /* ---- CRC (crc.c, bootloader only) ---- */
 /* Clock the CRC unit and self-test it (crc_unit.h); on failure, or on a board without one,
  * hal_crc_stm32 computes in software. Call before boot_decide. True when the unit is used. */

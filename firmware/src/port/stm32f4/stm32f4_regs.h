@@ -133,10 +133,31 @@ _Static_assert(offsetof(flash_regs_t, CR) == 0x10, "FLASH_CR");
 #define FLASH_CR_SER (1u << 1)
 #define FLASH_CR_SNB_SHIFT 3u
 #define FLASH_CR_SNB_MASK (0xFu << 3)
+#define FLASH_CR_PSIZE_X8 (0x0u << 8)   /* byte parallelism: any supply voltage (§3.5.2) */
 #define FLASH_CR_PSIZE_X32 (0x2u << 8)
 #define FLASH_CR_PSIZE_MASK (0x3u << 8)
 #define FLASH_CR_STRT (1u << 16)
 #define FLASH_CR_LOCK (1u << 31)
+#define FLASH_OPTKEY1 0x08192A3Bu         /* FLASH_OPTKEYR (RM0383 §3.8.3) */
+#define FLASH_OPTKEY2 0x4C5D6E7Fu
+/* FLASH_OPTCR (RM0383 §3.8.6; the option bytes themselves in §3.6). Reset value 0x0FFFAAED:
+ * OPTLOCK set, RDP 0xAA (level 0), nWRP all 1 (no sector write-protected). */
+#define FLASH_OPTCR_OPTLOCK (1u << 0)
+#define FLASH_OPTCR_OPTSTRT (1u << 1)
+#define FLASH_OPTCR_RDP_SHIFT 8u
+#define FLASH_OPTCR_RDP_MASK (0xFFu << 8)
+#define FLASH_OPTCR_NWRP_SHIFT 16u         /* nWRPi: bit 16 + i, 0 = sector i write-protected */
+#define FLASH_OPTCR_SPRMOD (1u << 31)      /* 1: nWRP bits select PCROP instead (§3.6, PCROP) */
+#define FLASH_RDP_LEVEL0 0xAAu
+#define FLASH_RDP_LEVEL2 0xCCu             /* permanent: never written by this port */
+
+/* ---- One-time-programmable area (RM0383 §3.7): 16 blocks of 32 bytes, then one lock
+ * byte per block (0xFF open, 0x00 locked); programmed like flash, never erased. Memory,
+ * not registers: the host tests map RAM at these addresses. ---- */
+#define OTP_AREA_BASE 0x1FFF7800u
+#define OTP_AREA_SIZE 512u
+#define OTP_BLOCK_SIZE 32u
+#define OTP_LOCK_BASE 0x1FFF7A00u
 
 /* ---- Independent watchdog (RM0383 §15.4, RM0090 §21.4); keys and fields in iwdg_plan.h ---- */
 typedef struct {

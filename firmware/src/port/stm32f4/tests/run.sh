@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Host tests of the STM32F4 port:
 #  - the watchdog arithmetic and start-up sequence (iwdg_plan.c, built as it is);
-#  - the register-level drivers (flash.c, otg_fs.c, start_state.c) built for the host as they are, with
+#  - the register-level drivers (flash.c, otp.c, option_bytes.c, otg_fs.c, start_state.c) built for the host as they are, with
 #    tests/host_regs.h force-included: it points stm32f4_regs.h's register blocks at RAM
 #    stand-ins (the chip build keeps the manual's addresses), and the tests model the few
 #    hardware behaviours they need (self-clearing bits) from the port's watchdog_refresh().
@@ -64,6 +64,15 @@ fi
 if build test_flash_self_update -D_GNU_SOURCE -DPORT_FLASH_SELF_UPDATE=1 "${drivers[@]}" \
   "$port/flash.c" "$tests/host_regs.c" "$tests/test_flash.c"; then
   "$work/test_flash_self_update" || status=1
+fi
+
+if build test_otp -D_GNU_SOURCE "${drivers[@]}" "$port/flash.c" "$port/otp.c" "$tests/host_regs.c" "$tests/test_otp.c"; then
+  "$work/test_otp" || status=1
+fi
+
+if build test_option_bytes "${drivers[@]}" "$port/flash.c" "$port/option_bytes.c" "$tests/host_regs.c" \
+  "$tests/test_option_bytes.c"; then
+  "$work/test_option_bytes" || status=1
 fi
 
 if build test_otg_fs "${drivers[@]}" "$port/otg_fs.c" "$tests/host_regs.c" "$tests/test_otg_fs.c"; then
