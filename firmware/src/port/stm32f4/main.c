@@ -47,6 +47,11 @@ static void report_watchdog(iwdg_adoption_t adoption) {
   }
 }
 
+/* The no-init words (boot_request.c); [2] marks a lock-down write just made. */
+extern volatile uint32_t port_boot_request[STM32DFU_NOINIT_SIZE / 4u];
+#define PROTECT_ATTEMPT_MARK 0x4C4F434Bu /* "LOCK" */
+_Static_assert(STM32DFU_NOINIT_SIZE >= 12u, "a third no-init word for the lock-down mark");
+
 int main(void) {
   /* With the hardware watchdog option the IWDG has run since reset with its shortest
    * reset timeout (348 ms at the fastest LSI), less than the stamp check may take on the
@@ -58,11 +63,17 @@ int main(void) {
    * layout's macro, which bl_profile_stm32dfu.protect_flash is made from, is a constant
    * here, so a board without lock-down links none of it. */
   const bool protect = STM32DFU_PROTECT_FLASH != 0u;
-  protect_result_t protection = protect ? protect_flash_apply() : PROTECT_NEEDED;
+  /* One attempt per reset that follows it: a chip that took the write but still reports the
+   * options unapplied boots on once instead of resetting forever (word 2 of the no-init
+   * words, after the boot request's two; SRAM keeps it across a system reset only). */
+  const bool just_programmed = port_boot_request[2] == PROTECT_ATTEMPT_MARK;
+  port_boot_request[2] = 0u;
+  protect_result_t protection = protect && !just_programmed ? protect_flash_apply() : PROTECT_NEEDED;
   if (protection == PROTECT_PROGRAMMED) {
     uart_init(PORT_HSI_HZ);
     uart_write(protect_states[protection]);
     uart_flush();
+    port_boot_request[2] = PROTECT_ATTEMPT_MARK;
     hal_system_reset();
   }
   /* Decide on the reset clock, before clocks or USB exist, so a jump leaves nothing to undo
