@@ -67,9 +67,13 @@ for (const [index, image] of images.entries()) {
   for (let slot = 1; slot < 7; slot++) vectors.setUint32(slot * 4, image.base + 0x201, true);
   body.fill(0, 0x1c, 0x2c); // slots 7-10: where the stamp goes
   const region = { start: image.base, size: REGION_SIZE };
-  const stamped = imageTools.stampImage(imageTools.SparseImage.fromBytes(image.base, body), region, {
-    version: '1.0.0',
-  });
+  const stamped = imageTools.stampImage(
+    imageTools.SparseImage.fromBytes(image.base, body),
+    region,
+    {
+      version: '1.0.0',
+    },
+  );
   const signed = nodeTools.signImage(stamped, region, {
     privateKey,
     securityCounter: 1,
@@ -80,7 +84,9 @@ for (const [index, image] of images.entries()) {
     boardId: BOARD_ID,
   });
   if (check.verdict !== 'valid') {
-    process.stderr.write(`make-images: the ${image.name} image checks as ${check.verdict}, not valid\n`);
+    process.stderr.write(
+      `make-images: the ${image.name} image checks as ${check.verdict}, not valid\n`,
+    );
     process.exit(1);
   }
   const bytes = signed.read(image.base, image.length + TRAILER);

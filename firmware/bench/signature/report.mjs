@@ -27,18 +27,23 @@ const m4 = {};
 for (const match of qemuLog.matchAll(/^(\S+) tim2 (\d+) systick (\d+)$/gm)) {
   m4[match[1]] = { tim2: Number(match[2]), systick: Number(match[3]) };
 }
-const loops = [...qemuLog.matchAll(/^known-loop (\d+) instructions tim2 (\d+) systick (\d+)$/gm)].map((m) => ({
+const loops = [
+  ...qemuLog.matchAll(/^known-loop (\d+) instructions tim2 (\d+) systick (\d+)$/gm),
+].map((m) => ({
   expected: Number(m[1]),
   tim2: Number(m[2]),
   systick: Number(m[3]),
 }));
 const mix = JSON.parse(readFileSync(values.mix, 'utf8'));
 const host = {};
-for (const match of readFileSync(values.callgrind, 'utf8').matchAll(/^\s*([\d,]+) \([^)]*\)\s+\S*:phase_(\w+) /gm)) {
+for (const match of readFileSync(values.callgrind, 'utf8').matchAll(
+  /^\s*([\d,]+) \([^)]*\)\s+\S*:phase_(\w+) /gm,
+)) {
   host[match[2]] = Number(match[1].replaceAll(',', ''));
 }
 const params = readFileSync(values.params, 'utf8');
-const param = (name) => Number.parseInt(params.match(new RegExp(`#define BENCH_${name} (0x[0-9a-f]+|\\d+)u`))[1]);
+const param = (name) =>
+  Number.parseInt(params.match(new RegExp(`#define BENCH_${name} (0x[0-9a-f]+|\\d+)u`))[1]);
 const smallLength = param('SMALL_LENGTH');
 const largeLength = param('LARGE_LENGTH');
 
@@ -75,18 +80,26 @@ const rows = [
   ['sig_check_image, 480 kB image', 'check-large', 'check_large', largeLength],
 ];
 console.log('Instruction counts');
-console.log('| phase | Cortex-M4 instructions (QEMU) | SysTick cross-check | host instructions (callgrind) |');
+console.log(
+  '| phase | Cortex-M4 instructions (QEMU) | SysTick cross-check | host instructions (callgrind) |',
+);
 console.log('|---|--:|--:|--:|');
 for (const [label, key, hostKey] of rows) {
   const systick = m4[key] ? fmt(m4[key].systick / SYSTICK_PER_INSTRUCTION) : '?';
-  console.log(`| ${label} | ${fmt(check(key))} | ${systick} | ${host[hostKey] ? fmt(host[hostKey]) : 'not measured'} |`);
+  console.log(
+    `| ${label} | ${fmt(check(key))} | ${systick} | ${host[hostKey] ? fmt(host[hostKey]) : 'not measured'} |`,
+  );
 }
 const perByte = check('sha256-large') / largeLength;
-console.log(`\nSHA-256: ${perByte.toFixed(1)} Cortex-M4 instructions per byte (${fmt(check('sha256-large') / (largeLength / 64))} per 64-byte block)\n`);
+console.log(
+  `\nSHA-256: ${perByte.toFixed(1)} Cortex-M4 instructions per byte (${fmt(check('sha256-large') / (largeLength / 64))} per 64-byte block)\n`,
+);
 
 const cpi = (phase, end) => mix[phase][end] / mix[phase].instructions;
 const takenPerInstruction = (phase) => mix[phase].takenBranches / mix[phase].instructions;
-console.log('Cycles per instruction from the executed instruction mix and the Cortex-M4 timings (zero wait states)');
+console.log(
+  'Cycles per instruction from the executed instruction mix and the Cortex-M4 timings (zero wait states)',
+);
 for (const phase of ['sha256', 'ed25519']) {
   const p = mix[phase];
   const classes = Object.entries(p.classes)
@@ -104,7 +117,9 @@ for (const phase of ['sha256', 'ed25519']) {
 function cycles(shaInstructions, edInstructions, imageBytes) {
   const low = shaInstructions * cpi('sha256', 'low') + edInstructions * cpi('ed25519', 'low');
   const high = shaInstructions * cpi('sha256', 'high') + edInstructions * cpi('ed25519', 'high');
-  const taken = shaInstructions * takenPerInstruction('sha256') + edInstructions * takenPerInstruction('ed25519');
+  const taken =
+    shaInstructions * takenPerInstruction('sha256') +
+    edInstructions * takenPerInstruction('ed25519');
   const worst96 = high + WAIT_STATES_96 * (taken + imageBytes / LINE_BYTES);
   return { low, high, worst96 };
 }
@@ -115,14 +130,21 @@ const cases = [
   ['SHA-256 of 480 kB', cycles(check('sha256-large'), 0, largeLength)],
   ['one Ed25519 verify', cycles(0, ed, 0)],
   ['whole check, 100 kB app', cycles(check('check-small') - ed, ed, smallLength)],
-  ['whole check, 480 kB app', cycles(check('check-large') - check('ed25519-large'), check('ed25519-large'), largeLength)],
+  [
+    'whole check, 480 kB app',
+    cycles(check('check-large') - check('ed25519-large'), check('ed25519-large'), largeLength),
+  ],
 ];
 console.log('\nTime on the STM32F411 (cycles = instructions x CPI above)');
-console.log('| what | cycles | 16 MHz HSI, 0 wait states | 96 MHz, 3 wait states, ART on | 96 MHz, ART missing every branch |');
+console.log(
+  '| what | cycles | 16 MHz HSI, 0 wait states | 96 MHz, 3 wait states, ART on | 96 MHz, ART missing every branch |',
+);
 console.log('|---|--:|--:|--:|--:|');
 for (const [label, c] of cases) {
   console.log(
     `| ${label} | ${(c.low / 1e6).toFixed(1)}-${(c.high / 1e6).toFixed(1)} M | ${ms(c.low, 16e6)}-${ms(c.high, 16e6)} ms | ${ms(c.low, 96e6)}-${ms(c.high, 96e6)} ms | up to ${ms(c.worst96, 96e6)} ms |`,
   );
 }
-console.log(`\n(100 kB = ${fmt(smallLength)} bytes; 480 kB = ${fmt(largeLength)} bytes + the 128-byte trailer, the whole region of ${kb(param('REGION_SIZE'))})`);
+console.log(
+  `\n(100 kB = ${fmt(smallLength)} bytes; 480 kB = ${fmt(largeLength)} bytes + the 128-byte trailer, the whole region of ${kb(param('REGION_SIZE'))})`,
+);
