@@ -43,7 +43,7 @@ for (const match of readFileSync(values.callgrind, 'utf8').matchAll(
 }
 const params = readFileSync(values.params, 'utf8');
 const param = (name) =>
-  Number.parseInt(params.match(new RegExp(`#define BENCH_${name} (0x[0-9a-f]+|\\d+)u`))[1]);
+  Number(params.match(new RegExp(`#define BENCH_${name} (0x[0-9a-f]+|\\d+)u`))[1]);
 const smallLength = param('SMALL_LENGTH');
 const largeLength = param('LARGE_LENGTH');
 
