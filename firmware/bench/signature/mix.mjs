@@ -72,7 +72,8 @@ function phaseFor(fn) {
 }
 
 function account(block) {
-  if (!phases[phase]) phases[phase] = { instructions: 0, low: 0, high: 0, takenBranches: 0, classes: {} };
+  if (!phases[phase])
+    phases[phase] = { instructions: 0, low: 0, high: 0, takenBranches: 0, classes: {} };
   const p = phases[phase];
   for (const insn of block) {
     const { info } = insn;
