@@ -103,7 +103,8 @@ uint8_t flash_plan_crc(uint32_t address, uint32_t length, uint32_t *work_us);
 /* Time of the CRC over `length` bytes at the port's rate (hal_crc_words_per_ms). */
 uint32_t flash_crc_us(uint32_t length);
 /* Time of the stamp's CRC in the boot check at manifestation: its stamped length, from the
- * held block (or the flash when none is held); 0 when there is no stamp to check. */
+ * held block (or the flash when none is held); 0 when there is no stamp to check. On a board
+ * that requires signatures, plus the signature check's (SHA-256 of the image, Ed25519). */
 uint32_t flash_stamp_check_us(void);
 /* Typical time of a mass erase after its first `done` sectors. */
 uint32_t flash_mass_erase_us(uint32_t done);

@@ -182,7 +182,8 @@ uint32_t flash_crc_us(uint32_t length) {
   return ((length / 4u) * 1000u + words_per_ms - 1u) / words_per_ms;
 }
 
-uint32_t flash_stamp_check_us(void) {
+/* The stamped length of the image being installed (held block, else flash); 0: no stamp. */
+static uint32_t stamped_length(void) {
   uint8_t stamp[8];
   if (flash.held_dirty) {
     bl_memcpy(stamp, flash.held + STAMP_MAGIC_OFFSET, sizeof stamp);
@@ -191,7 +192,21 @@ uint32_t flash_stamp_check_us(void) {
   }
   const uint32_t length = bl_get_u32le(stamp + 4);
   if (bl_get_u32le(stamp) != STAMP_MAGIC || length > STM32DFU_APP_SIZE) return 0u;
-  return flash_crc_us(length);
+  return length;
+}
+
+uint32_t flash_stamp_check_us(void) {
+  const uint32_t length = stamped_length();
+  uint32_t us = length == 0u ? 0u : flash_crc_us(length);
+  if (flash.profile->signing_required) {
+    /* docs/signature-cost.md, Cortex-M4 at -Os: SHA-256 6,587 instructions per 64 bytes,
+     * Ed25519 verify up to 38 M, at up to 1.7 cycles each. In whole microseconds at SYSCLK;
+     * the sum stays below 2^32 for any image that fits the flash. */
+    const uint32_t mhz = STM32DFU_SYSCLK_HZ / 1000000u;
+    const uint32_t instructions = (length / 64u + 1u) * 6587u + 38000000u;
+    us += (uint32_t)(((uint64_t)instructions * 17u) / (10u * (mhz == 0u ? 1u : mhz)));
+  }
+  return us;
 }
 
 /* [address, address + length) is one or more whole sectors of the application region. */
