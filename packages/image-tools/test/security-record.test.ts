@@ -18,9 +18,10 @@ const signedLocked = fromHex(`
 const plain = fromHex(`
   01 80 00 00  45 da a4 b7  00 00 00 00  00 02 00 00
   00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00`);
-// After a refused rolled-back image on a board at counter 5 (verdict 8 + 1).
+// A board that requires signatures (no lock) at counter 5, after refusing an image with
+// counter 3 (verdict 8 + 1).
 const rolledBack = fromHex(`
-  01 01 01 09  45 da a4 b7  05 00 00 00  00 02 00 00
+  01 81 01 09  45 da a4 b7  05 00 00 00  00 02 00 00
   65 b6 06 73  00 00 00 00  00 00 00 00  00 00 00 00`);
 
 describe('parseSecurityRecord', () => {
@@ -60,9 +61,14 @@ describe('parseSecurityRecord', () => {
     });
     expect(parseSecurityRecord(rolledBack)).toMatchObject({
       signaturesRequired: true,
+      verifyAtBoot: false,
       uploadLocked: false,
+      checkBuiltIn: true,
+      keyIds: ['7306b665'],
       counter: 5,
+      counterCapacity: 512,
       lastVerdict: 'rolled-back',
+      lastVerdictCode: 9,
     });
   });
 
