@@ -19,6 +19,8 @@ import { syntheticApplication } from '../src/testing.js';
 const BASE = 0x08008000;
 const REGION = { start: BASE, size: 480 * 1024 };
 const BOARD = 'blackpill-f411';
+/** Steps of the F411's counter: 64 OTP bytes, one bit per step. */
+const COUNTER_CAPACITY = 512;
 
 const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 const testKey = privateKeyFromSeed(new Uint8Array(32).map((_, i) => i + 1));
@@ -85,19 +87,66 @@ const cases: [string, string, Uint8Array][] = [
   ['future-format', 'bad-format', flat(resigned(base, { format: 2 }))],
 ];
 
+// The valid image signed again with other security counters, for the anti-rollback checks.
+const counters = [0, 3, 7, COUNTER_CAPACITY, 600];
+const countered: [string, string, number, Uint8Array][] = [
+  ...cases.map(([name, verdict, bytes]): [string, string, number, Uint8Array] => [
+    name,
+    verdict,
+    5,
+    bytes,
+  ]),
+  ...counters.map((counter): [string, string, number, Uint8Array] => [
+    `counter-${counter}`,
+    'valid',
+    counter,
+    flat(
+      signImage(base, REGION, { privateKey: testKey, securityCounter: counter, boardId: BOARD }),
+    ),
+  ]),
+];
+
+// The verdict each image gets on a board whose counter reads `at`, of `capacity` steps
+// (0: a board that keeps no counter). The signature is checked first.
+const onBoard: [string, number, number, string][] = [
+  ['valid', 0, 0, 'valid'],
+  ['counter-0', 0, COUNTER_CAPACITY, 'valid'],
+  ['counter-3', 0, COUNTER_CAPACITY, 'valid'],
+  ['counter-3', 3, COUNTER_CAPACITY, 'valid'],
+  ['counter-3', 5, COUNTER_CAPACITY, 'rolled-back'],
+  ['valid', 5, COUNTER_CAPACITY, 'valid'],
+  ['counter-7', 5, COUNTER_CAPACITY, 'valid'],
+  ['counter-0', 7, COUNTER_CAPACITY, 'rolled-back'],
+  ['counter-3', 7, COUNTER_CAPACITY, 'rolled-back'],
+  ['counter-512', 7, COUNTER_CAPACITY, 'valid'],
+  ['counter-512', COUNTER_CAPACITY, COUNTER_CAPACITY, 'valid'],
+  ['counter-600', 0, COUNTER_CAPACITY, 'counter-too-high'],
+  ['counter-600', COUNTER_CAPACITY, COUNTER_CAPACITY, 'counter-too-high'],
+  ['counter-600', 0, 0, 'valid'],
+  ['counter-0', 5, 0, 'valid'],
+  ['other-key', 0, COUNTER_CAPACITY, 'unknown-key'],
+  ['image-changed', 7, COUNTER_CAPACITY, 'bad-digest'],
+  ['unsigned', 7, COUNTER_CAPACITY, 'missing'],
+];
+
 const lines = [
   '# Signed images (docs/signed-firmware.md), written by scripts/make-signature-vectors.ts.',
   '# key <public key hex>       the board holds this one key (a test key, never a product key)',
   '# board <id> <board id word> the board these images are checked on',
   '# signed <name> <base hex> <verdict> <counter> <image hex, trailer included>',
+  '# counter <name> <board counter> <capacity> <verdict>',
+  '#   the verdict image <name> gets on a board whose anti-rollback counter reads <board',
+  '#   counter>, of <capacity> steps (0: the board keeps no counter)',
   `key ${hexOf(publicKey)}`,
   `board ${BOARD} ${boardIdOf(BOARD).toString(16).padStart(8, '0')}`,
-  ...cases.map(
-    ([name, verdict, bytes]) => `signed ${name} ${BASE.toString(16)} ${verdict} 5 ${hexOf(bytes)}`,
+  ...countered.map(
+    ([name, verdict, counter, bytes]) =>
+      `signed ${name} ${BASE.toString(16)} ${verdict} ${counter} ${hexOf(bytes)}`,
   ),
+  ...onBoard.map(([name, at, capacity, verdict]) => `counter ${name} ${at} ${capacity} ${verdict}`),
 ];
 writeFileSync(
   fileURLToPath(new URL('../../../fixtures/signature-vectors.txt', import.meta.url)),
   `${lines.join('\n')}\n`,
 );
-console.log(`wrote ${cases.length} signed-image vectors`);
+console.log(`wrote ${countered.length} signed images and ${onBoard.length} counter verdicts`);

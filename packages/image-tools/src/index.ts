@@ -59,14 +59,24 @@ export {
   readImage,
 } from './read-image.js';
 export {
+  GET_SECURITY_REQUEST,
+  parseSecurityRecord,
+  SECURITY_RECORD_FORMAT,
+  SECURITY_RECORD_LENGTH,
+  type SecurityRecord,
+} from './security-record.js';
+export {
   appendSignatureTrailer,
   encodeSignedBlock,
   readSignatureTrailer,
+  SECURITY_COUNTER_CAPACITY,
   SIGNATURE_FORMAT,
   SIGNATURE_MAGIC,
   SIGNATURE_TRAILER_LENGTH,
+  SIGNATURE_VERDICTS,
   SIGNED_BLOCK_LENGTH,
   type SignatureTrailer,
+  type SignatureVerdict,
   type SignedBlock,
 } from './signature.js';
 export {

@@ -238,6 +238,7 @@ export async function writeImageFile<F extends WritableImageFormat>(
 
 export {
   boardIdOf,
+  type CheckSignatureOptions,
   checkSignature,
   keyIdOf,
   privateKeyFromSeed,

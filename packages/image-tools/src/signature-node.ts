@@ -16,10 +16,15 @@ import {
   appendSignatureTrailer,
   encodeSignedBlock,
   readSignatureTrailer,
+  SECURITY_COUNTER_CAPACITY,
   SIGNATURE_FORMAT,
   type SignatureTrailer,
+  type SignatureVerdict,
   stampToSign,
 } from './signature.js';
+
+export type { SignatureVerdict } from './signature.js';
+
 import { type ImageLike, SparseImage } from './sparse-image.js';
 import { readStamp, type StampRegion } from './stamp.js';
 
@@ -112,19 +117,6 @@ export function signImage(
 }
 
 /**
- * What the bootloader concludes about a signature trailer: `valid`, or the first check that failed.
- */
-export type SignatureVerdict =
-  | 'valid'
-  | 'missing'
-  | 'bad-format'
-  | 'wrong-length'
-  | 'wrong-board'
-  | 'unknown-key'
-  | 'bad-digest'
-  | 'bad-signature';
-
-/**
  * The result of `checkSignature`: the verdict, the trailer as found and a sentence explaining it.
  */
 export interface SignatureCheck {
@@ -134,11 +126,35 @@ export interface SignatureCheck {
   readonly message: string;
 }
 
-/** What the bootloader will say about an image's signature, in the same order of checks. */
+/**
+ * The board `checkSignature` checks an image for: its keys and id and, optionally, its
+ * anti-rollback counter.
+ */
+export interface CheckSignatureOptions {
+  /** The raw 32-byte Ed25519 public keys the board holds (1 to 4). */
+  readonly publicKeys: readonly Uint8Array[];
+  /** The board's layout id, e.g. "blackpill-f411". */
+  readonly boardId: string;
+  /**
+   * The board's security counter (GET_SECURITY's `counter`). When given, a valid image with a
+   * lower counter is `rolled-back`; left out, the counter is not checked.
+   */
+  readonly counter?: number;
+  /**
+   * Steps the board's counter can record (default `SECURITY_COUNTER_CAPACITY`); an image above
+   * it is `counter-too-high`. 0: the board keeps no counter, so it is not checked.
+   */
+  readonly counterCapacity?: number;
+}
+
+/**
+ * What the bootloader will say about an image's signature, in the same order of checks; with
+ * `counter`, also what its anti-rollback counter says.
+ */
 export function checkSignature(
   image: ImageLike,
   region: StampRegion,
-  options: { readonly publicKeys: readonly Uint8Array[]; readonly boardId: string },
+  options: CheckSignatureOptions,
 ): SignatureCheck {
   const img = SparseImage.from(image);
   const trailer = readSignatureTrailer(img, region);
@@ -195,6 +211,23 @@ export function checkSignature(
       trailer,
       message: `The signature at ${at} does not check with key ${hex(trailer.keyId)}.`,
     };
+  }
+  const capacity = options.counterCapacity ?? SECURITY_COUNTER_CAPACITY;
+  if (options.counter !== undefined && capacity > 0) {
+    if (trailer.securityCounter < options.counter) {
+      return {
+        verdict: 'rolled-back',
+        trailer,
+        message: `The image's security counter ${trailer.securityCounter} is below the board's ${options.counter}: the board refuses older firmware.`,
+      };
+    }
+    if (trailer.securityCounter > capacity) {
+      return {
+        verdict: 'counter-too-high',
+        trailer,
+        message: `The image's security counter ${trailer.securityCounter} is above ${capacity}, the highest the board can record.`,
+      };
+    }
   }
   return {
     verdict: 'valid',

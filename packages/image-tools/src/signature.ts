@@ -25,6 +25,47 @@ export const SIGNATURE_TRAILER_LENGTH = 128;
 export const SIGNED_BLOCK_LENGTH = 64;
 
 /**
+ * What the bootloader concludes about a signed image, in the order it checks: `valid`, or the
+ * first check that failed. `rolled-back` and `counter-too-high` come after a valid signature,
+ * from the board's anti-rollback counter.
+ */
+export type SignatureVerdict =
+  | 'valid'
+  | 'missing'
+  | 'bad-format'
+  | 'wrong-length'
+  | 'wrong-board'
+  | 'unknown-key'
+  | 'bad-digest'
+  | 'bad-signature'
+  | 'rolled-back'
+  | 'counter-too-high';
+
+/**
+ * Every verdict at its number in the bootloader (`sig_verdict_t` in firmware/src/crypto/
+ * signature.h). The bootloader reports a verdict as that number + 1, 0 meaning none: byte 17
+ * of the DfuSe report and byte 3 of the security record.
+ */
+export const SIGNATURE_VERDICTS: readonly SignatureVerdict[] = [
+  'valid',
+  'missing',
+  'bad-format',
+  'wrong-length',
+  'wrong-board',
+  'unknown-key',
+  'bad-digest',
+  'bad-signature',
+  'rolled-back',
+  'counter-too-high',
+];
+
+/**
+ * Steps of the anti-rollback counter a board keeps in the STM32F4's OTP area: 64 bytes, one
+ * bit per step.
+ */
+export const SECURITY_COUNTER_CAPACITY = 512;
+
+/**
  * The fields of the trailer's signed block (bytes 0–63): image length, version, counter, board and
  * key ids and the image's SHA-256 digest.
  */

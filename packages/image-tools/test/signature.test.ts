@@ -9,6 +9,7 @@ import {
   readBinary,
   readSignatureTrailer,
   SIGNATURE_TRAILER_LENGTH,
+  SIGNATURE_VERDICTS,
   SparseImage,
   stampImage,
 } from '../src/index.ts';
@@ -22,6 +23,7 @@ const lines = readFileSync(new URL('../fixtures/signature-vectors.txt', import.m
 const key = Buffer.from(lines.find((l) => l[0] === 'key')![1]!, 'hex');
 const [, board, boardWord] = lines.find((l) => l[0] === 'board')!;
 const vectors = lines.filter((l) => l[0] === 'signed');
+const onBoard = lines.filter((l) => l[0] === 'counter');
 
 describe('signed-image vectors', () => {
   it('the board id word is the first word of SHA-256 of the board id', () => {
@@ -36,6 +38,49 @@ describe('signed-image vectors', () => {
       if (verdict !== 'missing') expect(check.trailer?.securityCounter).toBe(Number(counter));
     });
   }
+});
+
+describe('anti-rollback counter vectors', () => {
+  it('cover every counter verdict, on boards with and without a counter', () => {
+    const verdicts = new Set(onBoard.map((l) => l[4]));
+    expect([...verdicts]).toEqual(
+      expect.arrayContaining(['valid', 'rolled-back', 'counter-too-high']),
+    );
+    expect(onBoard.some((l) => l[3] === '0')).toBe(true);
+  });
+
+  for (const [, name, at, capacity, verdict] of onBoard) {
+    it(`${name} on a board at counter ${at} of ${capacity}: ${verdict}`, () => {
+      const vector = vectors.find((l) => l[1] === name)!;
+      const img = readBinary(Buffer.from(vector[5]!, 'hex'), {
+        base: Number.parseInt(vector[2]!, 16),
+      });
+      const check = checkSignature(img, REGION, {
+        publicKeys: [key],
+        boardId: board!,
+        counter: Number(at),
+        counterCapacity: Number(capacity),
+      });
+      expect(check.verdict, check.message).toBe(verdict);
+    });
+  }
+
+  it('checks no counter unless the board says what it reads, and assumes 512 steps', () => {
+    const vector = vectors.find((l) => l[1] === 'counter-600')!;
+    const img = readBinary(Buffer.from(vector[5]!, 'hex'), { base: 0x08008000 });
+    const options = { publicKeys: [key], boardId: board! };
+    expect(checkSignature(img, REGION, options).verdict).toBe('valid');
+    const high = checkSignature(img, REGION, { ...options, counter: 0 });
+    expect(high.verdict).toBe('counter-too-high');
+    expect(high.message).toMatch(/600 is above 512/);
+  });
+
+  it('numbers the verdicts as the bootloader does', () => {
+    expect(SIGNATURE_VERDICTS.indexOf('valid')).toBe(0);
+    expect(SIGNATURE_VERDICTS.indexOf('bad-signature')).toBe(7);
+    expect(SIGNATURE_VERDICTS.indexOf('rolled-back')).toBe(8);
+    expect(SIGNATURE_VERDICTS.indexOf('counter-too-high')).toBe(9);
+  });
 });
 
 describe('signImage', () => {
