@@ -34,7 +34,8 @@ stamp_verdict_t boot_check_stamp(uint32_t base, uint32_t region_size, uint32_t *
 static bool signature_boots(void) {
 #ifdef STM32DFU_SIGNING
   const bl_profile_t *p = &bl_profile_stm32dfu;
-  if (!p->signing_verify_at_boot) return true;
+  /* Without the requirement there are no keys to check with: verify-at-boot needs both. */
+  if (!p->signing_required || !p->signing_verify_at_boot) return true;
   uint32_t image_counter = 0;
   const sig_verdict_t verdict =
       sig_check_image(STM32DFU_APP_BASE, STM32DFU_APP_SIZE, p->signing_keys, p->signing_key_count,

@@ -491,7 +491,8 @@ void dfu_security_record(uint8_t out[SECURITY_RECORD_LENGTH]) {
                      (p->protect_flash ? SECURITY_FLAG_PROTECT_FLASH : 0u));
   out[3] = dfu.signature_verdict;
   bl_put_u32le(out + 8, counter_read());
-  bl_put_u32le(out + 12, counter_capacity());
+  /* Only a board that requires signatures keeps (and ever advances) a counter. */
+  bl_put_u32le(out + 12, p->signing_required ? counter_capacity() : 0u);
 #ifdef STM32DFU_SIGNING
   out[1] |= SECURITY_FLAG_CHECK_BUILT;
   out[2] = p->signing_key_count;

@@ -16,7 +16,7 @@ const signedLocked = fromHex(`
   65 b6 06 73  00 00 00 00  00 00 00 00  00 00 00 00`);
 // The same board without signing: only the check compiled in, no keys, no verdict.
 const plain = fromHex(`
-  01 80 00 00  45 da a4 b7  00 00 00 00  00 02 00 00
+  01 80 00 00  45 da a4 b7  00 00 00 00  00 00 00 00
   00 00 00 00  00 00 00 00  00 00 00 00  00 00 00 00`);
 // A board that requires signatures (no lock) at counter 5, after refusing an image with
 // counter 3 (verdict 8 + 1).
@@ -56,6 +56,7 @@ describe('parseSecurityRecord', () => {
       checkBuiltIn: true,
       keyIds: [],
       counter: 0,
+      counterCapacity: 0,
       lastVerdict: undefined,
       lastVerdictCode: 0,
     });
