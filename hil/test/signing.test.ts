@@ -12,7 +12,7 @@ import { createVirtualBoard } from '@stm32dfu/virtual-board/node';
 import { describe, expect, it } from 'vitest';
 import { loadRigConfig, parseRigConfig } from '../src/config.ts';
 import { runScenarios } from '../src/runner.ts';
-import { signedInstall, signedRefusals } from '../src/scenarios/signed.ts';
+import { signedInstall, signedPowerCut, signedRefusals } from '../src/scenarios/signed.ts';
 import { createVirtualRig, VIRTUAL_RIG_CONFIG, VirtualRig } from '../src/virtual-rig.ts';
 
 const HERE = new URL('..', import.meta.url).pathname;
@@ -148,6 +148,46 @@ describe('signed scenarios: guards', () => {
       expect(report.cases[0]?.message).toMatch(
         /its bootloader was built without the signature check|it does not require signatures/,
       );
+    } finally {
+      await rig.close();
+    }
+  });
+});
+
+describe('signed scenarios on a bench-like rig', () => {
+  it('run with no probe and power cuts in ms, as on a bench (the path a real rig takes)', async () => {
+    const config = loadRigConfig(join(HERE, 'rigs/virtual-signed.yaml'));
+    const board = await createVirtualBoard({
+      board: 'blackpill-f411',
+      signing: { keys: [TEST_KEY_HEX], lockUpload: true },
+    });
+    await board.clock.sleep(VIRTUAL_RIG_CONFIG.timings.settleMs);
+    const rig = new VirtualRig(board, {
+      ...config,
+      serial: board.serialNumber,
+      powerCut: { samples: 4 },
+    });
+    // A bench: no probe, and the supply drops `ms` after arming (the relay's timer).
+    Object.defineProperty(rig, 'probe', { value: undefined });
+    Object.defineProperty(rig, 'powerCutUnit', { value: 'ms' });
+    Object.defineProperty(rig, 'armPowerCut', {
+      value: (ms: number) => board.clock.schedule(board.clock.now() + ms, () => board.power(false)),
+    });
+    try {
+      const lines: string[] = [];
+      const report = await runScenarios(rig, [signedInstall, signedRefusals, signedPowerCut], {
+        print: (line) => lines.push(line),
+      });
+      if (process.env.HIL_DEBUG) console.log(lines.join('\n'));
+      expect(report.cases.map((c) => [c.name, c.status, c.message])).toEqual([
+        ['signed-install-boots', 'passed', undefined],
+        ['signed-refusals', 'passed', undefined],
+        ['signed-power-cut', 'passed', undefined],
+      ]);
+      // Without a probe nothing claims to have read the OTP or the flash.
+      expect(lines.join('\n')).not.toMatch(/probe:|OTP unchanged/);
+      // A bench spends its counter sparingly: install 1, power cut 1 per series.
+      expect(lines.join('\n')).toMatch(/signed power-cut: 8\/8 recovered; counter 1 → 3/);
     } finally {
       await rig.close();
     }
