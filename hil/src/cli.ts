@@ -1,29 +1,60 @@
 #!/usr/bin/env node
 import { fileURLToPath } from 'node:url';
 /**
- * pnpm hil --rig virtual | --rig <config.yaml> [--only a,b] [--junit path] [--soak N]
+ * pnpm hil --rig virtual|virtual-signed|<config.yaml> [--rig …] [--only a,b] [--junit path]
+ * [--soak N]. Each rig runs in turn; the JUnit report has one testsuite per rig.
  * Exit 0 when every scenario passed, 1 when one failed, 2 for a bad command line or config.
  */
 import { parseArgs } from 'node:util';
-import { loadRigConfig } from './config.js';
+import { loadRigConfig, type RigConfig } from './config.js';
 import { HilError } from './errors.js';
 import { createHardwareRig } from './hardware-rig.js';
+import type { SuiteResult } from './junit.js';
 import { lockRig } from './lock.js';
 import type { Rig } from './rig.js';
-import { runScenarios } from './runner.js';
+import { runScenarios, writeJunit } from './runner.js';
 import { scenarios } from './scenarios/index.js';
-import { createVirtualRig } from './virtual-rig.js';
+import { createVirtualRig, createVirtualRigFrom } from './virtual-rig.js';
 
-const USAGE = `usage: pnpm hil --rig virtual|<rig.yaml> [--only name,name] [--junit file] [--soak cycles]
+/** Rig names that need no file: the virtual board, open or locked with the HIL test key. */
+const BUILT_IN: Record<string, string | undefined> = {
+  virtual: undefined,
+  'virtual-signed': fileURLToPath(new URL('../rigs/virtual-signed.yaml', import.meta.url)),
+};
+
+const USAGE = `usage: pnpm hil --rig virtual|virtual-signed|<rig.yaml> [--rig …] [--only name,name] [--junit file] [--soak cycles]
 scenarios: ${scenarios.map((s) => s.name).join(', ')}`;
 
+/** The rig a config names (undefined: the built-in virtual one), with the release of its lock. */
+async function openRig(
+  config: RigConfig | undefined,
+  soak: number | undefined,
+): Promise<{ rig: Rig; release: () => void }> {
+  if (!config)
+    return {
+      rig: await createVirtualRig(soak ? { soak: { cycles: soak } } : {}),
+      release: () => {},
+    };
+  if (soak) config.soak.cycles = soak;
+  // A file with the virtual relay driver is a virtual rig: no bench to lock.
+  if (config.relay.driver === 'virtual')
+    return { rig: await createVirtualRigFrom(config), release: () => {} };
+  const { release } = lockRig(config.name);
+  try {
+    return { rig: await createHardwareRig(config), release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  let values: { rig?: string; only?: string; junit?: string; soak?: string; help?: boolean };
+  let values: { rig?: string[]; only?: string; junit?: string; soak?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
       options: {
-        rig: { type: 'string' },
+        rig: { type: 'string', multiple: true },
         only: { type: 'string' },
         junit: { type: 'string' },
         soak: { type: 'string' },
@@ -38,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (!values.rig) {
+  if (!values.rig?.length) {
     console.error(`hil: --rig is required.\n${USAGE}`);
     return 2;
   }
@@ -57,33 +88,45 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const junit = values.junit ?? fileURLToPath(new URL('../reports/junit.xml', import.meta.url));
-  let rig: Rig;
-  let release = () => {};
+  const suites: SuiteResult[] = [];
+  let ok = true;
+  let configs: (RigConfig | undefined)[];
   try {
-    if (values.rig === 'virtual') {
-      rig = await createVirtualRig(soak ? { soak: { cycles: soak } } : {});
-    } else {
-      const config = loadRigConfig(values.rig);
-      if (soak) config.soak.cycles = soak;
-      release = lockRig(config.name).release;
-      rig = await createHardwareRig(config);
-    }
+    // Every config checked before any rig runs: a typo in the second fails at once.
+    configs = values.rig.map((spec) =>
+      spec === 'virtual' ? undefined : loadRigConfig(BUILT_IN[spec] ?? spec),
+    );
   } catch (error) {
-    release();
     if (error instanceof HilError) {
       console.error(`hil: ${error.message}`);
       return 2;
     }
     throw error;
   }
-  try {
-    const report = await runScenarios(rig, scenarios, { junit, ...(only ? { only } : {}) });
-    console.log(`JUnit report: ${junit}`);
-    return report.ok ? 0 : 1;
-  } finally {
-    await rig.close();
-    release();
+  for (const config of configs) {
+    let opened: { rig: Rig; release: () => void };
+    try {
+      opened = await openRig(config, soak);
+    } catch (error) {
+      if (error instanceof HilError) {
+        console.error(`hil: ${error.message}`);
+        return 2;
+      }
+      throw error;
+    }
+    const { rig, release } = opened;
+    try {
+      const report = await runScenarios(rig, scenarios, only ? { only } : {});
+      suites.push({ name: rig.name, cases: report.cases });
+      ok &&= report.ok;
+    } finally {
+      await rig.close();
+      release();
+    }
   }
+  writeJunit(junit, suites);
+  console.log(`JUnit report: ${junit}`);
+  return ok ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(

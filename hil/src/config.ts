@@ -2,7 +2,10 @@
  * Rig config: what is wired to the board (relay and channels, USB serial, UART) and how long
  * things take. YAML or JSON, validated with zod; an error names the field and the file.
  */
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { rawPublicKey } from '@stm32dfu/image-tools/node';
 import { boardIds } from '@stm32dfu/layout';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -84,6 +87,43 @@ const relay = z.discriminatedUnion(
   { error: 'expected driver to be one of hid, ch340, gpio, command, virtual' },
 );
 
+const publicKeyHex = z.string().regex(/^[0-9a-fA-F]{64}$/, {
+  error: 'expected a raw Ed25519 public key: 64 hex digits, as `stm32dfu keygen` prints it',
+});
+
+/**
+ * The board's signing policy, as its bootloader was built (a board JSON's `signing`): the keys
+ * it accepts, the test key the scenarios sign their images with, and what it enforces.
+ */
+const signing = z
+  .object({
+    /** The board's public keys, 64 hex digits each. */
+    publicKeys: z.array(publicKeyHex).optional(),
+    /** Or files holding them: `.pub` (PEM) from `stm32dfu keygen`, or 64 hex digits. */
+    publicKeyFiles: z.array(z.string().min(1, { error: 'give a file path' })).optional(),
+    /** The private key (PEM) the scenarios sign test images with: a test key the board holds. */
+    privateKeyFile: z.string({
+      error:
+        'give the private key (PEM, from `stm32dfu keygen`) the scenarios sign their test images with: a test key the board holds, never a product key',
+    }),
+    /** The board refuses UPLOAD and CRCs of partial sectors (its board JSON's lockUpload). */
+    lockUpload: z.boolean().default(false),
+    /** The board checks the signature at every boot (its board JSON's verifyAtBoot). */
+    verifyAtBoot: z.boolean().default(false),
+  })
+  .strict()
+  .refine(
+    (s) => {
+      const n = (s.publicKeys?.length ?? 0) + (s.publicKeyFiles?.length ?? 0);
+      return n >= 1 && n <= 4;
+    },
+    {
+      error:
+        "give the board's 1 to 4 public keys, in publicKeys (hex) and/or publicKeyFiles (.pub files)",
+      path: ['publicKeys'],
+    },
+  );
+
 export const rigConfigSchema = z
   .object({
     /** Names the rig in reports and its lock. */
@@ -127,6 +167,8 @@ export const rigConfigSchema = z
       .object({ cycles: z.number().int().min(1).default(3) })
       .strict()
       .default({ cycles: 3 }),
+    /** Absent: the board installs any stamped image (the signed scenarios are skipped). */
+    signing: signing.optional(),
   })
   .strict();
 
@@ -134,10 +176,27 @@ export type RigConfig = z.infer<typeof rigConfigSchema>;
 export type RelayConfig = RigConfig['relay'];
 export type ChannelMap = RelayConfig['channels'];
 
-/** Validate a parsed config; `source` names the file in errors. */
-export function parseRigConfig(value: unknown, source = 'rig config'): RigConfig {
+/**
+ * Validate a parsed config; `source` names the file in errors. Key files are resolved
+ * against `baseDir` (the config file's folder) and read, so a missing or wrong key is an
+ * error here, naming its field.
+ */
+export function parseRigConfig(
+  value: unknown,
+  source = 'rig config',
+  baseDir = process.cwd(),
+): RigConfig {
   const result = rigConfigSchema.safeParse(value);
-  if (result.success) return result.data;
+  if (result.success) {
+    const config = result.data;
+    if (config.signing) {
+      const s = config.signing;
+      s.privateKeyFile = resolve(baseDir, s.privateKeyFile);
+      if (s.publicKeyFiles) s.publicKeyFiles = s.publicKeyFiles.map((f) => resolve(baseDir, f));
+      readRigSigning(config, source);
+    }
+    return config;
+  }
   const issue = result.error.issues[0]!;
   const field = issue.path.map(String).join('.') || '(top level)';
   const unknown =
@@ -173,5 +232,96 @@ export function loadRigConfig(path: string): RigConfig {
       { cause },
     );
   }
-  return parseRigConfig(value, path);
+  return parseRigConfig(value, path, dirname(resolve(path)));
+}
+
+/** A rig's signing policy with its keys read: what the scenarios check the board against. */
+export interface RigSigning {
+  /** The raw 32-byte Ed25519 public keys the board accepts. */
+  readonly publicKeys: readonly Uint8Array[];
+  /** The test key the scenarios sign their images with (one of `publicKeys`'). */
+  readonly privateKey: KeyObject;
+  readonly lockUpload: boolean;
+  readonly verifyAtBoot: boolean;
+}
+
+const hexOf = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+
+/** Read the key files of `config.signing` (undefined without one); errors name the field. */
+export function readRigSigning(config: RigConfig, source = 'rig config'): RigSigning | undefined {
+  const s = config.signing;
+  if (!s) return undefined;
+  const fail = (field: string, message: string, cause?: unknown): never => {
+    throw new HilError(
+      'INVALID_RIG_CONFIG',
+      `${source}: ${field}: ${message}. Fix that field; docs/hil.md ("Signed boards") says what it takes.`,
+      { field, cause },
+    );
+  };
+  const read = (file: string, field: string): string => {
+    try {
+      return readFileSync(file, 'utf8');
+    } catch (cause) {
+      return fail(field, `cannot read ${file} (${(cause as NodeJS.ErrnoException).code})`, cause);
+    }
+  };
+  const publicKeys: Uint8Array[] = (s.publicKeys ?? []).map(
+    (key) => new Uint8Array(Buffer.from(key, 'hex')),
+  );
+  (s.publicKeyFiles ?? []).forEach((file, i) => {
+    const field = `signing.publicKeyFiles.${i}`;
+    const text = read(file, field).trim();
+    if (/^[0-9a-fA-F]{64}$/.test(text)) {
+      publicKeys.push(new Uint8Array(Buffer.from(text, 'hex')));
+      return;
+    }
+    if (text.includes('PRIVATE KEY')) {
+      fail(
+        field,
+        `${file} holds a private key: give its public half, the .pub file \`stm32dfu keygen\` wrote (the private one goes in signing.privateKeyFile)`,
+      );
+    }
+    try {
+      const key = createPublicKey(text);
+      if (key.asymmetricKeyType !== 'ed25519') throw new Error(`a ${key.asymmetricKeyType} key`);
+      publicKeys.push(rawPublicKey(key));
+    } catch (cause) {
+      fail(
+        field,
+        `${file} is not an Ed25519 public key (${(cause as Error).message}): give the .pub file \`stm32dfu keygen\` wrote, or 64 hex digits`,
+        cause,
+      );
+    }
+  });
+  if (new Set(publicKeys.map(hexOf)).size !== publicKeys.length)
+    fail('signing.publicKeys', 'the same key is given twice');
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(read(s.privateKeyFile, 'signing.privateKeyFile'));
+  } catch (cause) {
+    if (cause instanceof HilError) throw cause;
+    return fail(
+      'signing.privateKeyFile',
+      `${s.privateKeyFile} is not a private key (${(cause as Error).message}): give the .key file \`stm32dfu keygen\` wrote`,
+      cause,
+    );
+  }
+  if (privateKey.asymmetricKeyType !== 'ed25519')
+    fail(
+      'signing.privateKeyFile',
+      `${s.privateKeyFile} holds a ${privateKey.asymmetricKeyType} key, not Ed25519`,
+    );
+  const own = hexOf(rawPublicKey(privateKey));
+  if (!publicKeys.some((k) => hexOf(k) === own)) {
+    fail(
+      'signing.privateKeyFile',
+      `its public key ${own} is not one of the board's keys, so the board would refuse every image the scenarios sign: add it to signing.publicKeys (and to the board's JSON), or give the key the board holds`,
+    );
+  }
+  return {
+    publicKeys,
+    privateKey,
+    lockUpload: s.lockUpload,
+    verifyAtBoot: s.verifyAtBoot,
+  };
 }

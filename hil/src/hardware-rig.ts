@@ -15,6 +15,8 @@ export class HardwareRig extends RelayRig {
   readonly kind = 'hardware' as const;
   readonly powerCutUnit = 'ms' as const;
   readonly serialNumber: string;
+  /** No probe on a bench yet: scenarios check what the board shows on USB. */
+  readonly probe = undefined;
 
   constructor(init: ConstructorParameters<typeof RelayRig>[0]) {
     super(init);

@@ -4,12 +4,14 @@ export {
   parseRigConfig,
   type RelayConfig,
   type RigConfig,
+  type RigSigning,
+  readRigSigning,
   rigConfigSchema,
 } from './config.js';
 export { check, HilAssertionError, HilError, type HilErrorCode } from './errors.js';
 export { createHardwareRig, HardwareRig } from './hardware-rig.js';
-export { firmwareFiles, stamped, syntheticApp } from './images.js';
-export { type CaseResult, junitXml } from './junit.js';
+export { firmwareFiles, signed, stamped, syntheticApp, tampered } from './images.js';
+export { type CaseResult, junitXml, junitXmlSuites, type SuiteResult } from './junit.js';
 export { lockRig, type RigLock } from './lock.js';
 export {
   Ch340Relay,
@@ -33,8 +35,8 @@ export { openRelay } from './relay/index.js';
 export type { RelayDriver } from './relay/types.js';
 export { VirtualRelay } from './relay/virtual.js';
 export { RelayRig } from './relay-rig.js';
-export type { CliRun, PowerCutUnit, Rig, ToolRun } from './rig.js';
-export { type RunOptions, type RunReport, runScenarios } from './runner.js';
+export type { CliRun, PowerCutUnit, Rig, RigProbe, ToolRun } from './rig.js';
+export { type RunOptions, type RunReport, runScenarios, writeJunit } from './runner.js';
 export {
   lastPowerCut,
   type Scenario,
@@ -42,6 +44,13 @@ export {
   SkipScenario,
   scenarios,
 } from './scenarios/index.js';
+export {
+  checkPolicy,
+  otpCounter,
+  readSecurity,
+  SECURITY_FLAGS,
+  type SecurityRecord,
+} from './security.js';
 export {
   type BoardState,
   bootApplication,
@@ -52,4 +61,9 @@ export {
   ST_ROM_ID,
   waitForState,
 } from './strategies.js';
-export { createVirtualRig, VIRTUAL_RIG_CONFIG, VirtualRig } from './virtual-rig.js';
+export {
+  createVirtualRig,
+  createVirtualRigFrom,
+  VIRTUAL_RIG_CONFIG,
+  VirtualRig,
+} from './virtual-rig.js';

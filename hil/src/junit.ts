@@ -22,16 +22,42 @@ export function escapeXml(text: string): string {
     .replaceAll("'", '&apos;');
 }
 
+/** One rig's run: its name and its scenarios' results. */
+export interface SuiteResult {
+  readonly name: string;
+  readonly cases: readonly CaseResult[];
+}
+
 export function junitXml(
   suite: string,
   cases: readonly CaseResult[],
   timestamp = new Date(),
 ): string {
-  const count = (s: CaseResult['status']) => cases.filter((c) => c.status === s).length;
-  const total = cases.reduce((t, c) => t + c.seconds, 0);
+  return junitXmlSuites([{ name: suite, cases }], timestamp);
+}
+
+const countOf = (cases: readonly CaseResult[], s: CaseResult['status']) =>
+  cases.filter((c) => c.status === s).length;
+const timeOf = (cases: readonly CaseResult[]) => cases.reduce((t, c) => t + c.seconds, 0);
+
+/** One `<testsuite>` per rig, in one report. */
+export function junitXmlSuites(suites: readonly SuiteResult[], timestamp = new Date()): string {
+  const all = suites.flatMap((s) => s.cases);
+  const count = countOf;
+  const time = timeOf;
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="stm32dfu-hil" tests="${cases.length}" failures="${count('failed')}" skipped="${count('skipped')}" time="${total.toFixed(3)}">`,
+    `<testsuites name="stm32dfu-hil" tests="${all.length}" failures="${count(all, 'failed')}" skipped="${count(all, 'skipped')}" time="${time(all).toFixed(3)}">`,
+  ];
+  for (const { name, cases } of suites) lines.push(...suiteXml(name, cases, timestamp));
+  lines.push('</testsuites>', '');
+  return lines.join('\n');
+}
+
+function suiteXml(suite: string, cases: readonly CaseResult[], timestamp: Date): string[] {
+  const count = (s: CaseResult['status']) => countOf(cases, s);
+  const total = timeOf(cases);
+  const lines = [
     `  <testsuite name="${escapeXml(suite)}" tests="${cases.length}" failures="${count('failed')}" errors="0" skipped="${count('skipped')}" time="${total.toFixed(3)}" timestamp="${timestamp.toISOString().slice(0, 19)}">`,
   ];
   for (const c of cases) {
@@ -48,6 +74,6 @@ export function junitXml(
       lines.push(`      <system-out>${escapeXml(c.output.join('\n'))}</system-out>`);
     lines.push('    </testcase>');
   }
-  lines.push('  </testsuite>', '</testsuites>', '');
-  return lines.join('\n');
+  lines.push('  </testsuite>');
+  return lines;
 }

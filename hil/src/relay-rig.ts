@@ -1,10 +1,10 @@
 /** What every rig does the same way: its lines through the relay channels of its config. */
 import type { BoardLayout } from '@stm32dfu/layout';
 import type { Clock, UsbLike } from '@stm32dfu/protocol';
-import type { RigConfig } from './config.js';
+import { type RigConfig, type RigSigning, readRigSigning } from './config.js';
 import { HilError } from './errors.js';
 import type { RelayDriver } from './relay/types.js';
-import type { CliRun, PowerCutUnit, Rig, ToolRun } from './rig.js';
+import type { CliRun, PowerCutUnit, Rig, RigProbe, ToolRun } from './rig.js';
 
 export abstract class RelayRig implements Rig {
   abstract readonly kind: 'virtual' | 'hardware';
@@ -16,6 +16,8 @@ export abstract class RelayRig implements Rig {
   readonly usb: UsbLike;
   readonly config: RigConfig;
   readonly relay: RelayDriver;
+  readonly signing: RigSigning | undefined;
+  abstract readonly probe: RigProbe | undefined;
 
   constructor(init: {
     config: RigConfig;
@@ -30,6 +32,7 @@ export abstract class RelayRig implements Rig {
     this.clock = init.clock;
     this.usb = init.usb;
     this.relay = init.relay;
+    this.signing = readRigSigning(init.config, `rig ${init.config.name}`);
   }
 
   get canCutPower(): boolean {

@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import type { BoardLayout } from '@stm32dfu/layout';
 import type { Clock, UsbLike } from '@stm32dfu/protocol';
-import type { RigConfig } from './config.js';
+import type { RigConfig, RigSigning } from './config.js';
 import type { RelayDriver } from './relay/types.js';
 
 /** The output of one `stm32dfu` command run against the rig's board. */
@@ -25,6 +25,20 @@ export interface ToolRun {
   readonly output: string;
 }
 
+/**
+ * What a debug probe would read off the board without the bootloader's help. The virtual rig
+ * has one (the model's memory); a bench without a probe has none, and scenarios fall back to
+ * what the board shows on USB.
+ */
+export interface RigProbe {
+  /** Bytes of flash at `address`. */
+  readFlash(address: number, length: number): Uint8Array;
+  /** The chip's one-time-programmable area (the anti-rollback counter is its last 64 bytes). */
+  readOtp(): Uint8Array;
+  /** Flash and OTP operations (erases, program slices) done so far: `armPowerCut`'s unit. */
+  flashOperations(): number;
+}
+
 /** Where a power cut falls: after n flash operations (virtual), or n ms into a download. */
 export type PowerCutUnit = 'flash-ops' | 'ms';
 
@@ -38,6 +52,13 @@ export interface Rig {
   readonly usb: UsbLike;
   readonly config: RigConfig;
   readonly relay: RelayDriver;
+  /**
+   * The board's signing policy from the rig config, keys read: undefined when the config
+   * declares none (the board installs any stamped image; the signed scenarios are skipped).
+   */
+  readonly signing: RigSigning | undefined;
+  /** A debug probe's view of the board, where the rig has one. */
+  readonly probe: RigProbe | undefined;
 
   /** BOOT0 tied high (ST's ROM at the next reset) or left low. */
   setBoot0(high: boolean): Promise<void>;

@@ -2,7 +2,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { type CaseResult, junitXml } from './junit.js';
+import { type CaseResult, junitXmlSuites, type SuiteResult } from './junit.js';
 import type { Rig } from './rig.js';
 import { lastPowerCut, type Scenario, SkipScenario } from './scenarios/index.js';
 
@@ -61,10 +61,7 @@ export async function runScenarios(
     if (result.message)
       print(`       ${result.status === 'failed' ? 'failed' : 'skipped'}: ${result.message}`);
   }
-  if (options.junit) {
-    mkdirSync(dirname(options.junit), { recursive: true });
-    writeFileSync(options.junit, junitXml(rig.name, cases));
-  }
+  if (options.junit) writeJunit(options.junit, [{ name: rig.name, cases }]);
   const count = (s: CaseResult['status']) => cases.filter((c) => c.status === s).length;
   const powerCut = lastPowerCut.tried > 0 ? { ...lastPowerCut } : undefined;
   if (powerCut) print(`power-cut: ${powerCut.recovered}/${powerCut.tried} recovered`);
@@ -72,4 +69,10 @@ export async function runScenarios(
     `hil: ${count('passed')} passed, ${count('failed')} failed${count('skipped') ? `, ${count('skipped')} skipped` : ''}`,
   );
   return { cases, ok: count('failed') === 0, powerCut };
+}
+
+/** Write the JUnit report of one or more rigs' runs (one `<testsuite>` each). */
+export function writeJunit(path: string, suites: readonly SuiteResult[]): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, junitXmlSuites(suites));
 }

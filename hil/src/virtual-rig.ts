@@ -11,12 +11,12 @@ import { join } from 'node:path';
 import { getLayout } from '@stm32dfu/layout';
 import { hasRuntimeInterface } from '@stm32dfu/protocol';
 import { createVirtualBoard, type NodeVirtualBoard } from '@stm32dfu/virtual-board/node';
-import { parseRigConfig, type RigConfig } from './config.js';
+import { parseRigConfig, type RigConfig, readRigSigning } from './config.js';
 import { HilError } from './errors.js';
 import { firmwareFiles, REPO_ROOT } from './images.js';
 import { VirtualRelay } from './relay/virtual.js';
 import { RelayRig } from './relay-rig.js';
-import { type CliRun, installed, runCli, runProgram, type ToolRun } from './rig.js';
+import { type CliRun, installed, type RigProbe, runCli, runProgram, type ToolRun } from './rig.js';
 
 const SIM_MAGIC = 'STM32SIM';
 
@@ -35,6 +35,7 @@ export class VirtualRig extends RelayRig {
   readonly powerCutUnit = 'flash-ops' as const;
   readonly serialNumber: string;
   readonly board: NodeVirtualBoard;
+  readonly probe: RigProbe;
   readonly #dir = mkdtempSync(join(tmpdir(), 'stm32dfu-hil-'));
 
   constructor(board: NodeVirtualBoard, config: RigConfig) {
@@ -47,6 +48,22 @@ export class VirtualRig extends RelayRig {
     });
     this.board = board;
     this.serialNumber = board.serialNumber;
+    this.probe = {
+      readFlash: (address, length) => board.readFlash(address, length),
+      readOtp: () => board.otpImage(),
+      flashOperations: () =>
+        board.events.filter((e) => e.type === 'erase' || e.type === 'program').length,
+    };
+  }
+
+  /** A CLI or dfu-util step cannot take a locked board yet: its `--sim` file has no keys or OTP. */
+  #refuseLocked(what: string): void {
+    if (this.signing) {
+      throw new HilError(
+        'UNSUPPORTED',
+        `Rig ${this.name}: ${what} cannot run on a locked virtual board yet (the --sim hand-over carries neither its keys nor its OTP); drive the board with @stm32dfu/protocol as the signed scenarios do.`,
+      );
+    }
   }
 
   armPowerCut(ops: number): { cancel(): void } {
@@ -96,12 +113,14 @@ export class VirtualRig extends RelayRig {
     }
   }
 
-  cli(args: readonly string[]): Promise<CliRun> {
+  async cli(args: readonly string[]): Promise<CliRun> {
+    this.#refuseLocked(`stm32dfu ${args.join(' ')}`);
     const file = join(this.#dir, 'board.sim');
     return this.#handOver(file, true, () => runCli([...args, '--sim', file, '--json']));
   }
 
   async dfuUtil(args: readonly string[]): Promise<ToolRun | undefined> {
+    this.#refuseLocked('dfu-util');
     if (!(await installed('dfu-util'))) return undefined;
     const file = join(this.#dir, 'board.bin');
     const argv = [`${REPO_ROOT}scripts/with-virtual-usb`, file, '--', 'dfu-util', ...args];
@@ -120,7 +139,24 @@ export class VirtualRig extends RelayRig {
 
 /** A virtual Black Pill with our bootloader in its first sectors, as it leaves the lab. */
 export async function createVirtualRig(overrides: Partial<RigConfig> = {}): Promise<VirtualRig> {
-  const base = parseRigConfig({ ...VIRTUAL_RIG_CONFIG, ...overrides }, 'the virtual rig');
+  return createVirtualRigFrom(
+    parseRigConfig({ ...VIRTUAL_RIG_CONFIG, ...overrides }, 'the virtual rig'),
+  );
+}
+
+/**
+ * The virtual rig a config describes (`relay.driver: virtual`): with `signing`, its board is
+ * created locked with those keys and that policy, as a chip built from a board JSON with them.
+ */
+export async function createVirtualRigFrom(base: RigConfig): Promise<VirtualRig> {
+  if (base.relay.driver !== 'virtual') {
+    throw new HilError(
+      'INVALID_RIG_CONFIG',
+      `Rig ${base.name} has relay.driver ${base.relay.driver}: only a rig with the virtual driver runs on the virtual board.`,
+      { field: 'relay.driver' },
+    );
+  }
+  const signing = readRigSigning(base, `rig ${base.name}`);
   const layout = getLayout(base.board);
   const flash = new Uint8Array(layout.chip.flash.size).fill(0xff);
   try {
@@ -133,7 +169,18 @@ export async function createVirtualRig(overrides: Partial<RigConfig> = {}): Prom
   } catch {
     // Without a firmware build the core still runs; only the flash dump lacks the bootloader.
   }
-  const board = await createVirtualBoard({ board: layout.board.id, flash });
+  const board = await createVirtualBoard({
+    board: layout.board.id,
+    flash,
+    ...(signing && {
+      signing: {
+        keys: signing.publicKeys,
+        required: true,
+        verifyAtBoot: signing.verifyAtBoot,
+        lockUpload: signing.lockUpload,
+      },
+    }),
+  });
   await board.clock.sleep(base.timings.settleMs);
   return new VirtualRig(board, { ...base, serial: board.serialNumber });
 }

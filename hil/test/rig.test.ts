@@ -6,7 +6,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { loadRigConfig } from '../src/config.ts';
-import { junitXml } from '../src/junit.ts';
+import { junitXml, junitXmlSuites } from '../src/junit.ts';
 import { lockRig } from '../src/lock.ts';
 import { bootApplication, enterRom, waitForState } from '../src/strategies.ts';
 import { createVirtualRig, type VirtualRig } from '../src/virtual-rig.ts';
@@ -58,6 +58,29 @@ describe('JUnit report', () => {
     expect(suite['@_failures']).toBe('1');
     expect(suite['@_skipped']).toBe('1');
     expect(suite.testcase[1].failure['@_message']).toBe('waited 5000 ms for <board>');
+  });
+});
+
+describe('JUnit report of several rigs', () => {
+  it('has one testsuite per rig and the totals of all', () => {
+    const xml = junitXmlSuites([
+      { name: 'virtual', cases: [{ name: 'a', status: 'passed', seconds: 1, output: [] }] },
+      {
+        name: 'virtual-signed',
+        cases: [
+          { name: 'a', status: 'skipped', seconds: 0, message: 'needs an open board', output: [] },
+          { name: 'b', status: 'failed', seconds: 2, message: 'counter moved', output: [] },
+        ],
+      },
+    ]);
+    expect(XMLValidator.validate(xml)).toBe(true);
+    const root = new XMLParser({ ignoreAttributes: false }).parse(xml).testsuites;
+    expect([root['@_tests'], root['@_failures'], root['@_skipped']]).toEqual(['3', '1', '1']);
+    expect(root.testsuite.map((s: Record<string, string>) => s['@_name'])).toEqual([
+      'virtual',
+      'virtual-signed',
+    ]);
+    expect(root.testsuite[1].testcase[0].skipped['@_message']).toBe('needs an open board');
   });
 });
 

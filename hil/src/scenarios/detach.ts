@@ -2,6 +2,7 @@
 import { check } from '../errors.js';
 import { bootApplication, enterBootloader, waitForState } from '../strategies.js';
 import { appFile, cliExpect } from './common.js';
+import { requireOpenBoard } from './signed.js';
 import type { Scenario } from './types.js';
 
 export const detachByCli: Scenario = {
@@ -9,6 +10,7 @@ export const detachByCli: Scenario = {
   title: 'stm32dfu detach takes a running application into the bootloader, same serial',
   async run(context) {
     const { rig } = context;
+    requireOpenBoard(rig);
     const app = appFile(context, '1.0.0');
     await cliExpect(context, ['flash', app.path], 0);
     await bootApplication(rig);

@@ -3,6 +3,13 @@ import { flashBoot } from './flash-boot.js';
 import { powerCut } from './power-cut.js';
 import { badImageRefused, bootloaderProtected } from './refusals.js';
 import { bootloaderUpdateViaRom } from './rom-update.js';
+import {
+  signedInstall,
+  signedPowerCut,
+  signedRefusals,
+  signedRevocation,
+  signedUploadLocked,
+} from './signed.js';
 import { soak } from './soak.js';
 import type { Scenario } from './types.js';
 
@@ -15,6 +22,11 @@ export const scenarios: readonly Scenario[] = [
   bootloaderUpdateViaRom,
   powerCut,
   soak,
+  signedInstall,
+  signedRefusals,
+  signedUploadLocked,
+  signedRevocation,
+  signedPowerCut,
 ];
 
 export { lastPowerCut, type PowerCutTally } from './power-cut.js';

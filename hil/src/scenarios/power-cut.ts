@@ -14,6 +14,7 @@ import { syntheticApp } from '../images.js';
 import type { Rig } from '../rig.js';
 import { currentState, enterBootloader, waitForState } from '../strategies.js';
 import { appFile } from './common.js';
+import { requireOpenBoard } from './signed.js';
 import { type Scenario, type ScenarioContext, SkipScenario } from './types.js';
 
 export interface PowerCutTally {
@@ -153,6 +154,7 @@ export const powerCut: Scenario = {
   title: 'a power cut at any flash operation of a download never bricks the board',
   async run(context) {
     const { rig } = context;
+    requireOpenBoard(rig);
     if (!rig.canCutPower)
       throw new SkipScenario(`rig ${rig.name} has no power channel (relay.channels.power)`);
     const tally: PowerCutTally = { tried: 0, recovered: 0 };

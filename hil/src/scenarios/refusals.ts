@@ -7,6 +7,7 @@ import { check } from '../errors.js';
 import { firmwareFiles, readFirmware } from '../images.js';
 import { bootApplication, enterBootloader } from '../strategies.js';
 import { appFile, cliExpect } from './common.js';
+import { requireOpenBoard } from './signed.js';
 import type { Scenario, ScenarioContext } from './types.js';
 
 /** The bootloader's sectors and the application region as the CLI reads them back. */
@@ -39,6 +40,7 @@ export const bootloaderProtected: Scenario = {
   title: 'the bootloader refuses writes to its own sectors (CLI, dfu-util, raw requests)',
   async run(context) {
     const { rig } = context;
+    requireOpenBoard(rig);
     const base = rig.layout.partitions.bootloader.start;
     await cliExpect(context, ['flash', appFile(context, '1.0.0').path], 0);
     const before = await snapshot(context, 'before');
@@ -100,6 +102,7 @@ export const badImageRefused: Scenario = {
   title: 'an image that does not fit is refused and nothing on the board changes',
   async run(context) {
     const { rig } = context;
+    requireOpenBoard(rig);
     const app = appFile(context, '1.0.0');
     await cliExpect(context, ['flash', app.path], 0);
     const big = join(context.dir, 'too-big.bin');

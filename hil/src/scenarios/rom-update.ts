@@ -4,6 +4,7 @@ import { check } from '../errors.js';
 import { firmwareFiles, readFirmware } from '../images.js';
 import { bootApplication, enterRom } from '../strategies.js';
 import { appFile, cliExpect } from './common.js';
+import { requireOpenBoard } from './signed.js';
 import type { Scenario } from './types.js';
 
 export const bootloaderUpdateViaRom: Scenario = {
@@ -11,6 +12,7 @@ export const bootloaderUpdateViaRom: Scenario = {
   title: "the bootloader is rewritten through ST's ROM bootloader and the application still boots",
   async run(context) {
     const { rig } = context;
+    requireOpenBoard(rig);
     const app = appFile(context, '1.0.0');
     await cliExpect(context, ['flash', app.path], 0);
     const bootloader = readFirmware(firmwareFiles(rig.layout.board.id).bootloader);
