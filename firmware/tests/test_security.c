@@ -19,6 +19,7 @@
 
 #include "bl_internal.h"
 #include "dfu_host.h"
+#include "signature_vectors.h"
 #include "signature.h"
 
 #ifndef STM32DFU_SIGNATURE_VECTORS
@@ -28,54 +29,13 @@
 #define COUNTER_CAPACITY (STM32DFU_COUNTER_OTP_SIZE * 8u)
 #define MAGIC_ADDRESS (STM32DFU_APP_BASE + 0x1Cu)
 
-/* sig_verdict_t by number, as the vectors name them. */
-static const char *const verdict_names[] = {"valid",       "missing",    "bad-format",    "wrong-length",
-                                            "wrong-board", "unknown-key", "bad-digest",   "bad-signature",
-                                            "rolled-back", "counter-too-high"};
 
 /* Two keys: the vectors' test key, and 32 zero bytes (SHA-256 66687aad…: key id 0xad7a6866). */
 static uint8_t keys[2][32];
 static bl_profile_t saved_profile;
 
-typedef struct {
-  uint8_t bytes[4096];
-  uint32_t length;
-  uint32_t counter;
-} vector_t;
-
-static size_t from_hex(const char *text, uint8_t *out, size_t room) {
-  size_t n = 0;
-  while (text[0] != '\0' && text[1] != '\0' && text[0] != '\n' && n < room) {
-    unsigned v = 0;
-    if (sscanf(text, "%2x", &v) != 1) break;
-    out[n++] = (uint8_t)v;
-    text += 2;
-  }
-  return n;
-}
-
 /* The named image from the vectors file (and the board's key, read on the way). */
-static void load(const char *wanted, vector_t *out) {
-  FILE *f = fopen(STM32DFU_SIGNATURE_VECTORS, "r");
-  assert_non_null(f);
-  static char line[65536];
-  bool found = false;
-  while (fgets(line, sizeof line, f) != NULL) {
-    char name[64], verdict[32], hexkey[80];
-    unsigned base = 0, counter = 0;
-    int consumed = 0;
-    if (sscanf(line, "key %79s", hexkey) == 1) {
-      assert_int_equal(from_hex(hexkey, keys[0], 32), 32);
-    } else if (sscanf(line, "signed %63s %x %31s %u %n", name, &base, verdict, &counter, &consumed) == 4 &&
-               strcmp(name, wanted) == 0) {
-      out->length = (uint32_t)from_hex(line + consumed, out->bytes, sizeof out->bytes);
-      out->counter = counter;
-      found = true;
-    }
-  }
-  fclose(f);
-  if (!found) fail_msg("no vector %s", wanted);
-}
+static void load(const char *wanted, vector_t *out) { vectors_load(wanted, out, keys[0]); }
 
 static int save_profile(void **state) {
   (void)state;
@@ -190,8 +150,8 @@ static void test_the_counter_verdicts_of_the_vectors(void **state) {
      * COUNTER_CAPACITY steps. */
     if (capacity != COUNTER_CAPACITY) continue;
     long want = -1;
-    for (size_t i = 0; i < sizeof verdict_names / sizeof verdict_names[0]; i++) {
-      if (strcmp(verdict_names[i], verdict) == 0) want = (long)i;
+    for (size_t i = 0; i < sizeof sig_verdict_names / sizeof sig_verdict_names[0]; i++) {
+      if (strcmp(sig_verdict_names[i], verdict) == 0) want = (long)i;
     }
     if (want < 0) fail_msg("%s: unknown verdict %s", name, verdict);
     static vector_t v;

@@ -12,25 +12,13 @@
 
 #include "hal.h"
 #include "signature.h"
+#include "signature_vectors.h"
 #include "sim.h"
 
 #ifndef STM32DFU_SIGNATURE_VECTORS
 #error "STM32DFU_SIGNATURE_VECTORS (path of signature-vectors.txt) comes from tests/CMakeLists.txt"
 #endif
 
-static const char *const verdict_names[] = {"valid",        "missing",    "bad-format", "wrong-length",
-                                            "wrong-board",  "unknown-key", "bad-digest", "bad-signature"};
-
-static size_t from_hex(const char *text, uint8_t *out, size_t room) {
-  size_t n = 0;
-  while (text[0] != '\0' && text[1] != '\0' && text[0] != '\n' && n < room) {
-    unsigned v = 0;
-    if (sscanf(text, "%2x", &v) != 1) break;
-    out[n++] = (uint8_t)v;
-    text += 2;
-  }
-  return n;
-}
 
 static void test_vectors(void **state) {
   (void)state;
@@ -46,18 +34,18 @@ static void test_vectors(void **state) {
     unsigned base = 0, counter = 0;
     int consumed = 0;
     if (sscanf(line, "key %79s", hexkey) == 1) {
-      assert_int_equal(from_hex(hexkey, key[0], 32), 32);
+      assert_int_equal(vectors_from_hex(hexkey, key[0], 32), 32);
     } else if (sscanf(line, "board %63s %x", board, &board_word) == 2) {
       continue;
     } else if (sscanf(line, "%15s %63s %x %31s %u %n", kind, name, &base, verdict, &counter, &consumed) == 5 &&
                strcmp(kind, "signed") == 0) {
       sim_reset();
-      const size_t length = from_hex(line + consumed, image, sizeof image);
+      const size_t length = vectors_from_hex(line + consumed, image, sizeof image);
       sim_flash_load(base, image, (uint32_t)length);
       uint32_t got_counter = 0;
       const sig_verdict_t got =
           sig_check_image(base, STM32DFU_APP_SIZE, (const uint8_t (*)[32])key, 1, board_word, &got_counter, hal_flash_read);
-      if (strcmp(verdict_names[got], verdict) != 0) fail_msg("%s: %s, the host says %s", name, verdict_names[got], verdict);
+      if (strcmp(sig_verdict_names[got], verdict) != 0) fail_msg("%s: %s, the host says %s", name, sig_verdict_names[got], verdict);
       if (got == SIG_VALID) assert_int_equal(got_counter, counter);
       checked++;
     }

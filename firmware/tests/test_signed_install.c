@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "dfu_host.h"
+#include "signature_vectors.h"
 
 #ifndef STM32DFU_SIGNATURE_VECTORS
 #error "STM32DFU_SIGNATURE_VECTORS comes from tests/CMakeLists.txt"
@@ -22,43 +23,8 @@
 static uint8_t key[1][32];
 static bl_profile_t profile;
 
-typedef struct {
-  uint8_t bytes[4096];
-  uint32_t length;
-} vector_t;
-
-static size_t from_hex(const char *text, uint8_t *out, size_t room) {
-  size_t n = 0;
-  while (text[0] != '\0' && text[1] != '\0' && text[0] != '\n' && n < room) {
-    unsigned v = 0;
-    if (sscanf(text, "%2x", &v) != 1) break;
-    out[n++] = (uint8_t)v;
-    text += 2;
-  }
-  return n;
-}
-
 /* The named image from the vectors file (and the board's key, read on the way). */
-static void load(const char *wanted, vector_t *out) {
-  FILE *f = fopen(STM32DFU_SIGNATURE_VECTORS, "r");
-  assert_non_null(f);
-  static char line[65536];
-  bool found = false;
-  while (fgets(line, sizeof line, f) != NULL) {
-    char name[64], verdict[32], hexkey[80];
-    unsigned base = 0, counter = 0;
-    int consumed = 0;
-    if (sscanf(line, "key %79s", hexkey) == 1) {
-      assert_int_equal(from_hex(hexkey, key[0], 32), 32);
-    } else if (sscanf(line, "signed %63s %x %31s %u %n", name, &base, verdict, &counter, &consumed) == 4 &&
-               strcmp(name, wanted) == 0) {
-      out->length = (uint32_t)from_hex(line + consumed, out->bytes, sizeof out->bytes);
-      found = true;
-    }
-  }
-  fclose(f);
-  assert_true(found);
-}
+static void load(const char *wanted, vector_t *out) { vectors_load(wanted, out, key[0]); }
 
 static void signed_board(void) {
   profile = bl_profile_stm32dfu;
