@@ -70,6 +70,14 @@ export {
   type SignedBlock,
 } from './signature.js';
 export {
+  computeBoardId,
+  computeKeyId,
+  type SignatureVerification,
+  type SignatureVerificationVerdict,
+  type VerifySignatureOptions,
+  verifySignature,
+} from './signature-web.js';
+export {
   type AddressSpan,
   type BuildOptions,
   type ChunkOptions,
