@@ -13,7 +13,8 @@ import {
 } from '@stm32dfu/transport-webusb';
 import type { UsbDeviceLike } from '@stm32dfu/usb-device';
 import { createVirtualBoard, type VirtualBoard } from '@stm32dfu/virtual-board';
-import { loadFlash, saveFlash } from './storage.js';
+import { readSecurityRecord, type SecurityRecord } from './security.js';
+import { loadFlash, loadOtp, saveFlash, saveKeys, saveOtp } from './storage.js';
 
 export const BOARD_ID = 'blackpill-f411';
 
@@ -29,6 +30,11 @@ export interface Connection {
 export interface BoardInfo extends BoardSummary {
   /** The stamped application's version, when it could be read, or why not. */
   readonly application: { readonly version?: string; readonly note: string };
+  /**
+   * The bootloader's security record (GET_SECURITY): `unknown` while an application runs
+   * (only the bootloader answers), `none` for a bootloader without one.
+   */
+  readonly security: SecurityRecord | 'none' | 'unknown';
 }
 
 /** `navigator.usb` for the virtual board: the chooser hands out its device. */
@@ -44,10 +50,25 @@ export function virtualUsb(board: VirtualBoard): WebUsbLike {
   };
 }
 
-/** Start the virtual board with the flash this browser kept, and wait for it to enumerate. */
-export async function startVirtual(): Promise<Connection> {
+const toHex = (bytes: Uint8Array) =>
+  Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * Start the virtual board with the flash and OTP this browser kept, and wait for it to
+ * enumerate. With `keys` it is created locked: it installs only images signed by one of them
+ * (its bootloader's own check, in WebAssembly), and refuses rolled-back ones.
+ */
+export async function startVirtual(keys?: readonly Uint8Array[]): Promise<Connection> {
   const flash = await loadFlash(BOARD_ID);
-  const board = await createVirtualBoard({ board: BOARD_ID, ...(flash ? { flash } : {}) });
+  const otp = await loadOtp(BOARD_ID);
+  const hexKeys = keys?.map(toHex);
+  const board = await createVirtualBoard({
+    board: BOARD_ID,
+    ...(flash ? { flash } : {}),
+    ...(otp ? { otp } : {}),
+    ...(hexKeys ? { signing: { keys: hexKeys, required: true } } : {}),
+  });
+  await saveKeys(BOARD_ID, hexKeys);
   for (let i = 0; i < 100 && !board.device; i++) await board.clock.sleep(10);
   const transport = new WebUsbTransport(virtualUsb(board), { clock: board.clock });
   const device = await transport.request();
@@ -55,7 +76,9 @@ export async function startVirtual(): Promise<Connection> {
 }
 
 export async function keepVirtualFlash(connection: Connection): Promise<void> {
-  if (connection.virtual) await saveFlash(BOARD_ID, connection.virtual.flash);
+  if (!connection.virtual) return;
+  await saveFlash(BOARD_ID, connection.virtual.flash);
+  await saveOtp(BOARD_ID, connection.virtual.otpImage());
 }
 
 /** Ask for a real board with the browser's chooser (from a click). */
@@ -79,9 +102,32 @@ export async function refresh(connection: Connection, timeoutMs = 3000): Promise
   return connection.device;
 }
 
-/** Identity and the installed application: read through the bootloader, or the virtual flash. */
+/** The security record of a board in its bootloader (opened here unless `dfu` is given). */
+async function security(
+  connection: Connection,
+  mode: BoardSummary['mode'],
+  dfu?: DfuDevice,
+): Promise<BoardInfo['security']> {
+  if (dfu) return (await readSecurityRecord(dfu)) ?? 'none';
+  if (mode !== 'dfu') return 'unknown';
+  const opened = await connection.transport.open(connection.device);
+  try {
+    return (await readSecurityRecord(opened)) ?? 'none';
+  } finally {
+    await opened.release();
+  }
+}
+
+/**
+ * Identity, the installed application (read through the bootloader, or the virtual flash) and
+ * the bootloader's security record.
+ */
 export async function describeBoard(connection: Connection, dfu?: DfuDevice): Promise<BoardInfo> {
-  const summary = summarize(connection.device);
+  const base = summarize(connection.device);
+  const summary = {
+    ...base,
+    security: await security(connection, base.mode, dfu).catch(() => 'none' as const),
+  };
   const region = connection.layout.partitions.application;
   let stampBytes: Uint8Array | undefined;
   if (connection.virtual) {

@@ -1,6 +1,7 @@
 /**
  * Release catalogs: a JSON manifest (schema version 1, docs/web.md) listing a product's
- * releases per channel and, per board id, the files to flash with their SHA-256 and size.
+ * releases per channel and, per board id, the files to flash with their SHA-256 and size, and
+ * optionally the product's Ed25519 public keys (its builds are then signed with one of them).
  * Every file is checked against its SHA-256 before anything is sent to a board.
  */
 
@@ -31,6 +32,11 @@ export interface Release {
 export interface Catalog {
   readonly url: string;
   readonly product: string;
+  /**
+   * The product's Ed25519 public keys (raw, 32 bytes; `keys` in the manifest as 64 hex
+   * digits, as `stm32dfu keygen` prints them). Empty: the catalog makes no signing promise.
+   */
+  readonly keys: readonly Uint8Array[];
   readonly releases: readonly Release[];
 }
 
@@ -80,6 +86,20 @@ export function parseManifest(data: unknown, manifestUrl: string): Catalog {
   }
   if (typeof data.product !== 'string' || !data.product) throw bad('"product"', 'must be a name');
   if (!Array.isArray(data.releases)) throw bad('"releases"', 'must be a list');
+  // Optional since schema 1 (older flashers ignore it): the product's signing keys.
+  const keys: Uint8Array[] = [];
+  if (data.keys !== undefined) {
+    if (!Array.isArray(data.keys) || data.keys.length > 4)
+      throw bad('"keys"', 'must be a list of 1 to 4 public keys');
+    data.keys.forEach((k: unknown, i) => {
+      if (typeof k !== 'string' || !/^[0-9a-f]{64}$/i.test(k))
+        throw bad(
+          `keys[${i}]`,
+          'must be a raw Ed25519 public key: 64 hex digits, as stm32dfu keygen prints it',
+        );
+      keys.push(Uint8Array.from(k.match(/../g)!, (b) => Number.parseInt(b, 16)));
+    });
+  }
   const releases = data.releases.map((r: unknown, i): Release => {
     const at = `releases[${i}]`;
     if (!isObject(r)) throw bad(at, 'is not an object');
@@ -119,7 +139,7 @@ export function parseManifest(data: unknown, manifestUrl: string): Catalog {
       builds,
     };
   });
-  return { url: manifestUrl, product: data.product, releases };
+  return { url: manifestUrl, product: data.product, keys, releases };
 }
 
 async function get(url: string, what: string, signal?: AbortSignal): Promise<Response> {

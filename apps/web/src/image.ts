@@ -3,6 +3,7 @@ import {
   formatVersion,
   ImageError,
   readImage,
+  readSignatureTrailer,
   readStamp,
   type SparseImage,
   STAMP_MAGIC,
@@ -34,13 +35,21 @@ export function loadImage(
   const report = validateImage(read.image, layout, { file: name });
   let image = read.image;
   let stampedHere = false;
-  if (report.stamp && report.stamp.verdict !== 'valid') {
+  const warnings = [...report.warnings];
+  // A signed image is never stamped again: that would drop its signature. A bad stamp under a
+  // signature means the image changed after it was signed, which the signature check reports.
+  const signed = readSignatureTrailer(image, layout.partitions.application) !== undefined;
+  if (signed && report.stamp && report.stamp.verdict !== 'valid') {
+    warnings.push(
+      'its stamp does not match its contents, and it is signed: it was not stamped again here',
+    );
+  } else if (report.stamp && report.stamp.verdict !== 'valid') {
     image = stampImage(image, layout, { version: '0.0.0' });
     stampedHere = true;
   }
   const stamp = readStamp(image, layout);
   const version = stamp.magic === STAMP_MAGIC ? formatVersion(stamp.version) : '0.0.0';
-  return { name, format: read.format, image, stampedHere, version, warnings: report.warnings };
+  return { name, format: read.format, image, stampedHere, version, warnings };
 }
 
 export function describeError(error: unknown): string {

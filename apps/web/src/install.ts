@@ -41,6 +41,11 @@ export interface InstallOptions {
   readonly log?: (line: string) => void;
   /** Rewrite every touched sector instead of only those that differ. */
   readonly full?: boolean;
+  /**
+   * Runs with the board in its bootloader, before anything is erased or written: throwing
+   * stops the install with the board unchanged (the page's signature check).
+   */
+  readonly beforeWrite?: (dfu: DfuDevice) => Promise<void>;
 }
 
 export interface InstallOutcome {
@@ -132,6 +137,14 @@ export async function install(
   log(
     `bootloader open: serial ${dfu.serialNumber ?? 'none'}, transfer size ${dfu.transferSize} bytes`,
   );
+  if (options.beforeWrite) {
+    try {
+      await options.beforeWrite(dfu);
+    } catch (error) {
+      await dfu.release().catch(() => {});
+      throw error;
+    }
+  }
   try {
     const result = await download(dfu, image, {
       verify: true,

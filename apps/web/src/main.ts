@@ -1,3 +1,4 @@
+import { readSignatureTrailer } from '@stm32dfu/image-tools';
 import { getLayout } from '@stm32dfu/layout';
 import { AbortError, DfuError } from '@stm32dfu/protocol';
 import { WebUsbError, webUsbProblem } from '@stm32dfu/transport-webusb';
@@ -30,7 +31,15 @@ import {
   summarizeResult,
 } from './install.js';
 import { drawMemoryMap } from './memory-map.js';
+import {
+  checkImageSignature,
+  describeSecurity,
+  readSecurityRecord,
+  type SecurityRecord,
+  type SignatureDecision,
+} from './security.js';
 import { canInstall, type InstallState, reduce } from './state.js';
+import { loadKeys } from './storage.js';
 import './style.css';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -44,7 +53,11 @@ function log(line: string): void {
 let state: InstallState = { kind: 'no-board' };
 let connection: Connection | undefined;
 let info: BoardInfo | undefined;
-let chosen: ChosenImage | undefined;
+let chosen: (ChosenImage & { readonly fromCatalog: boolean }) | undefined;
+/** The page's signature check of `chosen` against the catalog's keys and the board's record. */
+let decision: SignatureDecision | undefined;
+/** The board's security record as last read in its bootloader, and when. */
+let knownSecurity: { record: SecurityRecord; when: string } | undefined;
 let catalog: Catalog | undefined;
 let abort: AbortController | undefined;
 /** The differential preview under way; an install waits for it (one user of the board at a time). */
@@ -58,11 +71,13 @@ function dispatch(action: Parameters<typeof reduce>[1]): void {
 
 function render(): void {
   const installing = state.kind === 'installing';
-  $<HTMLButtonElement>('install').disabled = !canInstall(state, Boolean(chosen)) || !connection;
+  $<HTMLButtonElement>('install').disabled =
+    !canInstall(state, Boolean(chosen) && decision?.ok !== false) || !connection;
   $<HTMLButtonElement>('cancel').disabled = !installing;
   $<HTMLButtonElement>('connect').disabled =
     installing || state.kind === 'connecting' || problem !== undefined;
   $<HTMLButtonElement>('virtual').disabled = installing || state.kind === 'connecting';
+  $<HTMLInputElement>('virtual-locked').disabled = installing || state.kind === 'connecting';
   $<HTMLButtonElement>('compare').hidden = !(connection && chosen && info?.mode === 'runtime');
   $<HTMLButtonElement>('compare').disabled = installing;
   const progress = $<HTMLProgressElement>('progress');
@@ -102,6 +117,13 @@ function showBoard(): void {
   $('dev-serial').textContent = info.serialNumber ?? 'none';
   $('dev-version').textContent = info.version;
   $('dev-app').textContent = info.application.note;
+  if (typeof info.security === 'object') knownSecurity = { record: info.security, when: '' };
+  $('dev-security').textContent =
+    info.security === 'none'
+      ? describeSecurity(undefined)
+      : knownSecurity
+        ? `${describeSecurity(knownSecurity.record)}${knownSecurity.when ? ` (${knownSecurity.when})` : ''}`
+        : 'not known while the application runs: read when it enters the bootloader';
   drawMap();
   showUpdate();
 }
@@ -171,6 +193,7 @@ async function describe(): Promise<void> {
 
 async function connect(start: () => Promise<Connection>, what: string): Promise<void> {
   dispatch({ type: 'connect' });
+  knownSecurity = undefined;
   try {
     connection = await start();
     log(
@@ -182,7 +205,8 @@ async function connect(start: () => Promise<Connection>, what: string): Promise<
       );
     }
     await describe();
-    dispatch({ type: 'connected', hasImage: Boolean(chosen) });
+    await checkChosen();
+    dispatch({ type: 'connected', hasImage: installable() });
     schedulePreview();
   } catch (error) {
     fail(error);
@@ -200,26 +224,87 @@ function fail(error: unknown): void {
   dispatch({ type: 'failed', message });
 }
 
-function choose(bytes: Uint8Array, name: string, address?: number): void {
+function installable(): boolean {
+  return Boolean(chosen) && decision?.ok !== false;
+}
+
+/** The board's record as the page knows it: read now, or when it was last in the bootloader. */
+function boardSecurity(): SecurityRecord | undefined {
+  return typeof info?.security === 'object' ? info.security : knownSecurity?.record;
+}
+
+/**
+ * Check the chosen image's signature in the page (Web Crypto) against the catalog's keys and
+ * the board's security record; a refusal disables Install and says why.
+ */
+async function checkChosen(): Promise<void> {
+  const picked = chosen;
+  if (!picked) {
+    decision = undefined;
+    $('signature').textContent = '';
+    return;
+  }
+  const security = boardSecurity();
+  let result: SignatureDecision;
+  try {
+    result = await checkImageSignature(picked.image, {
+      layout: connection?.layout ?? defaultLayout(),
+      boardId: BOARD_ID,
+      catalogKeys: catalog?.keys ?? [],
+      fromCatalog: picked.fromCatalog,
+      security,
+    });
+  } catch (error) {
+    result = { ok: false, text: `The signature could not be checked: ${describeError(error)}` };
+  }
+  if (chosen !== picked) return;
+  decision = result;
+  const later =
+    result.ok && connection && !security && info?.security === 'unknown'
+      ? ' The board’s own requirements are checked when it enters the bootloader, before anything is written.'
+      : '';
+  $('signature').textContent = result.ok ? `${result.text}${later}` : '';
+  if (!result.ok) {
+    $('image-error').textContent = result.text;
+    log(`signature refused: ${result.text}`);
+  } else {
+    log(`signature: ${result.text}`);
+  }
+  dispatch({ type: 'image', present: installable() });
+}
+
+async function choose(
+  bytes: Uint8Array,
+  name: string,
+  address?: number,
+  fromCatalog = false,
+): Promise<void> {
   $('image-error').textContent = '';
+  $('signature').textContent = '';
+  decision = undefined;
   // The last install's result is about another image.
   $('status').textContent = '';
   $('rate').textContent = '';
   $<HTMLProgressElement>('progress').value = 0;
   try {
-    chosen = loadImage(bytes, name, connection?.layout ?? defaultLayout(), address);
+    chosen = {
+      ...loadImage(bytes, name, connection?.layout ?? defaultLayout(), address),
+      fromCatalog,
+    };
     const img = chosen.image;
     $('image-info').textContent =
       `${name}: ${chosen.format}, ${img.size} bytes at 0x${img.start.toString(16)}` +
       (chosen.stampedHere ? ', stamped here (version 0.0.0)' : '');
     log(`image ${$('image-info').textContent}`);
+    for (const warning of chosen.warnings) log(`image warning: ${warning}`);
   } catch (error) {
     chosen = undefined;
     $('image-info').textContent = '';
     $('image-error').textContent = describeError(error);
     log(`image refused: ${describeError(error)}`);
   }
-  dispatch({ type: 'image', present: Boolean(chosen) });
+  await checkChosen();
+  dispatch({ type: 'image', present: installable() });
   if (chosen) schedulePreview();
 }
 
@@ -236,15 +321,40 @@ async function runInstall(): Promise<void> {
   await previewing;
   $('plan').textContent = '';
   try {
-    const { result, elapsedMs } = await install(connection, picked.image, {
+    const current = connection;
+    let checked: { record: SecurityRecord | undefined; decision: SignatureDecision } | undefined;
+    const { result, elapsedMs } = await install(current, picked.image, {
       signal: abort.signal,
       log,
+      // The board is in its bootloader now: its record, then the page's check, before any write.
+      beforeWrite: async (dfu) => {
+        const record = await readSecurityRecord(dfu);
+        const verdict = await checkImageSignature(picked.image, {
+          layout: current.layout,
+          boardId: BOARD_ID,
+          catalogKeys: catalog?.keys ?? [],
+          fromCatalog: picked.fromCatalog,
+          security: record,
+        });
+        checked = { record, decision: verdict };
+        if (record) knownSecurity = { record, when: '' };
+        if (!verdict.ok) throw new SignatureRefused(verdict.text);
+      },
       onProgress: (progress) => dispatch({ type: 'progress', progress }),
     });
     await keepVirtualFlash(connection);
     drawMap(result.plan);
     const summary = `${summarizeResult(result.plan, result)} in ${(elapsedMs / 1000).toFixed(2)} s.`;
     dispatch({ type: 'finished', summary });
+    // The board raised its counter to the image's as it installed it (docs/signed-firmware.md).
+    const record = checked?.record;
+    const counter = picked.image && checked?.decision.ok ? imageCounter(picked) : undefined;
+    if (record && counter !== undefined && record.counterCapacity > 0) {
+      knownSecurity = {
+        record: { ...record, counter: Math.max(record.counter, counter) },
+        when: 'after this install',
+      };
+    }
     info = await describeBoard(connection).catch(() => info);
     // A running application over WebUSB cannot be read back, but it is the one just verified.
     if (info && info.application.version === undefined && info.mode === 'runtime') {
@@ -253,13 +363,26 @@ async function runInstall(): Promise<void> {
     }
     showBoard();
     drawMap(result.plan);
+    render(); // Compare with the board shows now that the application runs.
   } catch (error) {
     if (connection) await keepVirtualFlash(connection).catch(() => {});
     fail(error);
     await describe();
+    // The board's record is known now: the check shows the refusal and keeps Install off.
+    if (error instanceof SignatureRefused) await checkChosen();
+    render();
   } finally {
     abort = undefined;
   }
+}
+
+/** The page's signature check refused the image with the board in its bootloader. */
+class SignatureRefused extends Error {
+  override readonly name = 'SignatureRefused';
+}
+
+function imageCounter(image: ChosenImage): number | undefined {
+  return readSignatureTrailer(image.image, defaultLayout().partitions.application)?.securityCounter;
 }
 
 async function loadReleases(): Promise<void> {
@@ -271,6 +394,7 @@ async function loadReleases(): Promise<void> {
     catalog = await loadCatalog(url);
     $('catalog-status').textContent = `Releases of ${catalog.product}`;
     renderReleases();
+    if (chosen) await checkChosen();
   } catch (error) {
     $('catalog-status').textContent = navigator.onLine
       ? `No releases: ${describeError(error)}`
@@ -324,7 +448,7 @@ async function useRelease(version: string): Promise<void> {
       },
     });
     log(`SHA-256 of ${file.url} matches the catalog`);
-    choose(bytes, file.url.split('/').pop() ?? version, file.address);
+    await choose(bytes, file.url.split('/').pop() ?? version, file.address, true);
   } catch (error) {
     chosen = undefined;
     $('image-info').textContent = '';
@@ -335,14 +459,28 @@ async function useRelease(version: string): Promise<void> {
 }
 
 $('connect').addEventListener('click', () => void connect(connectWebUsb, 'connected over WebUSB'));
-$('virtual').addEventListener('click', () => void connect(startVirtual, 'virtual board started'));
+$('virtual').addEventListener('click', () => {
+  const locked = $<HTMLInputElement>('virtual-locked').checked;
+  if (!locked) return void connect(() => startVirtual(), 'virtual board started');
+  if (!catalog?.keys.length) {
+    const message = catalog
+      ? 'The release catalog lists no signing keys, so the virtual board cannot be locked with them: untick “Locked”, or open a catalog that lists its keys.'
+      : 'No release catalog is loaded, so there are no keys to lock the virtual board with: untick “Locked”, or open a catalog that lists its keys (?manifest=).';
+    log(`error: ${message}`);
+    $('board-note').textContent = message;
+    return;
+  }
+  const keys = catalog.keys;
+  $('board-note').textContent = problem?.message ?? '';
+  void connect(() => startVirtual(keys), 'locked virtual board started');
+});
 $('install').addEventListener('click', () => void runInstall());
 $('cancel').addEventListener('click', () => abort?.abort());
 $('compare').addEventListener('click', () => void compareWithBoard());
 $('channel').addEventListener('change', renderReleases);
 $<HTMLInputElement>('file').addEventListener('change', async (event) => {
   const file = (event.target as HTMLInputElement).files?.[0];
-  if (file) choose(new Uint8Array(await file.arrayBuffer()), file.name);
+  if (file) await choose(new Uint8Array(await file.arrayBuffer()), file.name);
 });
 const drop = $('drop');
 drop.addEventListener('dragover', (e) => {
@@ -354,7 +492,7 @@ drop.addEventListener('drop', async (e) => {
   e.preventDefault();
   drop.classList.remove('over');
   const file = e.dataTransfer?.files[0];
-  if (file) choose(new Uint8Array(await file.arrayBuffer()), file.name);
+  if (file) await choose(new Uint8Array(await file.arrayBuffer()), file.name);
 });
 $('download-log').addEventListener('click', () => {
   const url = URL.createObjectURL(new Blob([`${logLines.join('\n')}\n`], { type: 'text/plain' }));
@@ -377,5 +515,12 @@ if (import.meta.env.PROD && 'serviceWorker' in navigator) {
     (error: unknown) => log(`offline use unavailable: ${describeError(error)}`),
   );
 }
+// A virtual board created locked stays locked over a reload, as a chip keeps its keys.
+void loadKeys(BOARD_ID).then(
+  (keys) => {
+    if (keys) $<HTMLInputElement>('virtual-locked').checked = true;
+  },
+  () => {},
+);
 void loadReleases();
 render();

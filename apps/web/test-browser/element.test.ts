@@ -50,11 +50,11 @@ describe.skipIf(skipBrowser)('the install element on a plain page', () => {
     await expect
       .poll(() => status.textContent(), { timeout: 30_000 })
       .toMatch(
-        /^Installed 0\.1\.0: erased \d+ kB, wrote 5 kB, .*verified \(crc\), application started\.$/,
+        /^Installed 1\.2\.3: erased \d+ kB, wrote 5 kB, .*verified \(crc\), application started\.$/,
       );
     // The same board, found by serial: the chooser was opened once for both presses.
     expect(await standInState(page)).toMatchObject({ mode: 'application', chooserOpened: 1 });
-    expect(seen).toContain('Downloading stm32dfu example application 0.1.0…');
+    expect(seen).toContain('Downloading stm32dfu example application 1.2.3…');
     await page.screenshot({ path: `${shots}33-element-installed.png` });
     await context.close();
     expect(errors).toEqual([]);

@@ -109,8 +109,8 @@ describe.skipIf(skipBrowser)('the flasher in headless Chromium', () => {
       .toMatch(/Releases of stm32dfu example application/);
     await page.getByRole('button', { name: 'Start the virtual board' }).click();
     await expect.poll(() => page.textContent('#dev-serial')).not.toBe('');
-    await page.getByRole('button', { name: 'Use 0.1.0' }).click();
-    await expect.poll(() => page.textContent('#image-info')).toMatch(/example-app-0\.1\.0\.bin/);
+    await page.getByRole('button', { name: 'Use 1.2.3' }).click();
+    await expect.poll(() => page.textContent('#image-info')).toMatch(/example-app-1\.2\.3\.bin/);
     expect(await page.textContent('#log')).toContain('matches the catalog');
     await page.close();
   });

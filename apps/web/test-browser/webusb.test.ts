@@ -16,7 +16,7 @@ describe.skipIf(skipBrowser)('WebUSB in headless Chromium (navigator.usb stand-i
 
   test('connect to a board running the app, install: detach, found again by serial, flash, boot', async () => {
     const { context, page } = await newPage(session.browser, errors);
-    await useStandIn(page, { appBase64: base64(await exampleApp('0.1.0')) });
+    await useStandIn(page, { appBase64: base64(await exampleApp('1.2.2')) });
     await page.goto(`${session.server.origin}/`);
     await page.getByRole('button', { name: 'Connect a board' }).click();
     await expect.poll(() => page.textContent('#dev-mode')).toBe('application running');
@@ -25,11 +25,11 @@ describe.skipIf(skipBrowser)('WebUSB in headless Chromium (navigator.usb stand-i
     expect(await page.textContent('#log')).toContain('connected over WebUSB');
 
     await page.setInputFiles('#file', {
-      name: 'example-app-0.2.0.bin',
+      name: 'example-app-1.2.3.bin',
       mimeType: 'application/octet-stream',
-      buffer: Buffer.from(await exampleApp('0.2.0')),
+      buffer: Buffer.from(await exampleApp('1.2.3')),
     });
-    await expect.poll(() => page.textContent('#image-info')).toMatch(/example-app-0\.2\.0\.bin/);
+    await expect.poll(() => page.textContent('#image-info')).toMatch(/example-app-1\.2\.3\.bin/);
     // Before Install: the running application cannot be compared, and the page says so.
     await expect
       .poll(() => page.textContent('#plan'))
@@ -44,7 +44,7 @@ describe.skipIf(skipBrowser)('WebUSB in headless Chromium (navigator.usb stand-i
     expect(log).toContain('sending it into the bootloader (DETACH)');
     expect(log).toMatch(/bootloader open: serial [0-9A-F]{24}/);
     await expect.poll(() => page.textContent('#dev-mode')).toBe('application running');
-    expect(await page.textContent('#dev-app')).toBe('version 0.2.0 (just installed)');
+    expect(await page.textContent('#dev-app')).toBe('version 1.2.3 (just installed)');
     expect(await page.textContent('#catalog-status')).toMatch(/the board is up to date/);
     // The chooser was opened once: after DETACH and the leave the board was found by serial.
     expect(await standInState(page)).toMatchObject({ mode: 'application', chooserOpened: 1 });

@@ -75,10 +75,17 @@ export {
   SIGNATURE_TRAILER_LENGTH,
   SIGNATURE_VERDICTS,
   SIGNED_BLOCK_LENGTH,
+  type SignatureCheck,
   type SignatureTrailer,
   type SignatureVerdict,
   type SignedBlock,
 } from './signature.js';
+export {
+  computeBoardId,
+  computeKeyId,
+  type VerifySignatureOptions,
+  verifySignature,
+} from './signature-web.js';
 export {
   type AddressSpan,
   type BuildOptions,

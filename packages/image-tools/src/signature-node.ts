@@ -18,12 +18,11 @@ import {
   readSignatureTrailer,
   SECURITY_COUNTER_CAPACITY,
   SIGNATURE_FORMAT,
-  type SignatureTrailer,
-  type SignatureVerdict,
+  type SignatureCheck,
   stampToSign,
 } from './signature.js';
 
-export type { SignatureVerdict } from './signature.js';
+export type { SignatureCheck, SignatureVerdict } from './signature.js';
 
 import { type ImageLike, SparseImage } from './sparse-image.js';
 import { readStamp, type StampRegion } from './stamp.js';
@@ -114,16 +113,6 @@ export function signImage(
   });
   const signature = sign(null, block, options.privateKey);
   return appendSignatureTrailer(img, region, block, signature);
-}
-
-/**
- * The result of `checkSignature`: the verdict, the trailer as found and a sentence explaining it.
- */
-export interface SignatureCheck {
-  readonly verdict: SignatureVerdict;
-  readonly trailer?: SignatureTrailer;
-  /** One sentence for people. */
-  readonly message: string;
 }
 
 /**

@@ -60,6 +60,17 @@ export const SIGNATURE_VERDICTS: readonly SignatureVerdict[] = [
 ];
 
 /**
+ * The result of checking a signature (`checkSignature` in `/node`, `verifySignature` with Web
+ * Crypto): the verdict, the trailer as found and a sentence explaining it.
+ */
+export interface SignatureCheck {
+  readonly verdict: SignatureVerdict;
+  readonly trailer?: SignatureTrailer;
+  /** One sentence for people. */
+  readonly message: string;
+}
+
+/**
  * Steps of the anti-rollback counter a board keeps in the STM32F4's OTP area: 64 bytes, one
  * bit per step.
  */

@@ -1,0 +1,221 @@
+/**
+ * Signed firmware in the page (docs/signed-firmware.md): the board's security record, read
+ * with the bootloader's vendor request GET_SECURITY, and the check the page makes before
+ * Install with Web Crypto (`verifySignature`), against the catalog's keys and the board's.
+ *
+ * The record is read here with one control transfer; @stm32dfu/protocol is getting its own
+ * `readSecurity`, which this should use once it lands.
+ */
+import {
+  computeKeyId,
+  readSignatureTrailer,
+  type SignatureVerdict,
+  type SparseImage,
+  verifySignature,
+} from '@stm32dfu/image-tools';
+import type { BoardLayout } from '@stm32dfu/layout';
+import type { DfuDevice } from '@stm32dfu/protocol';
+
+/** bmRequestType 0xC1 (IN, vendor, interface), bRequest 0x53, 32 bytes. */
+const GET_SECURITY = 0x53;
+const RECORD_LENGTH = 32;
+
+/** The bootloader's security record (format 1). */
+export interface SecurityRecord {
+  /** Installs only images signed by one of its keys. */
+  readonly required: boolean;
+  readonly verifyAtBoot: boolean;
+  readonly uploadLocked: boolean;
+  readonly flashProtected: boolean;
+  /** The signature check is compiled into this bootloader. */
+  readonly checkBuiltIn: boolean;
+  /** Key ids (first word of SHA-256 of each raw public key). */
+  readonly keyIds: readonly number[];
+  /** The board id word signed images must carry. */
+  readonly boardWord: number;
+  /** Anti-rollback counter, and the highest it can record (0: none kept). */
+  readonly counter: number;
+  readonly counterCapacity: number;
+}
+
+/** Parse the 32-byte record; undefined for a format this page does not read. */
+export function parseSecurityRecord(bytes: DataView): SecurityRecord | undefined {
+  if (bytes.byteLength < RECORD_LENGTH || bytes.getUint8(0) !== 1) return undefined;
+  const flags = bytes.getUint8(1);
+  const count = Math.min(bytes.getUint8(2), 4);
+  const keyIds: number[] = [];
+  for (let i = 0; i < count; i++) keyIds.push(bytes.getUint32(16 + 4 * i, true));
+  return {
+    required: (flags & 0x01) !== 0,
+    verifyAtBoot: (flags & 0x02) !== 0,
+    uploadLocked: (flags & 0x04) !== 0,
+    flashProtected: (flags & 0x08) !== 0,
+    checkBuiltIn: (flags & 0x80) !== 0,
+    keyIds,
+    boardWord: bytes.getUint32(4, true),
+    counter: bytes.getUint32(8, true),
+    counterCapacity: bytes.getUint32(12, true),
+  };
+}
+
+/**
+ * The record of a board in its bootloader, or undefined when it has none (ST's ROM, an
+ * stm32dfu bootloader older than the request): they stall it.
+ */
+export async function readSecurityRecord(dfu: DfuDevice): Promise<SecurityRecord | undefined> {
+  try {
+    const result = await dfu.usb.controlTransferIn(
+      {
+        requestType: 'vendor',
+        recipient: 'interface',
+        request: GET_SECURITY,
+        value: 0,
+        index: dfu.interfaceNumber,
+      },
+      RECORD_LENGTH,
+    );
+    if (result.status !== 'ok' || !result.data) return undefined;
+    return parseSecurityRecord(result.data);
+  } catch {
+    return undefined;
+  }
+}
+
+export const keyIdText = (id: number) => `0x${id.toString(16).padStart(8, '0')}`;
+
+/** The board card's line about signed firmware. */
+export function describeSecurity(record: SecurityRecord | undefined): string {
+  if (!record) return 'no security record (this bootloader does not check signatures)';
+  const counter =
+    record.counterCapacity > 0
+      ? `security counter ${record.counter} of ${record.counterCapacity}`
+      : 'no security counter';
+  if (!record.required) {
+    return record.checkBuiltIn
+      ? `not required (signature check built in; ${counter})`
+      : 'not required';
+  }
+  const keys = record.keyIds.map(keyIdText).join(', ') || 'none';
+  const extra = [
+    record.verifyAtBoot ? 'checked at every boot' : '',
+    record.uploadLocked ? 'upload locked' : '',
+  ].filter(Boolean);
+  return `required: keys ${keys}; ${counter}${extra.length ? `; ${extra.join(', ')}` : ''}`;
+}
+
+/** What the page concludes about an image before Install. */
+export interface SignatureDecision {
+  /** False: refused, and `text` says why and what to do. */
+  readonly ok: boolean;
+  readonly text: string;
+  readonly verdict?: SignatureVerdict;
+}
+
+export interface SignatureContext {
+  readonly layout: BoardLayout;
+  /** The board id images are signed for ("blackpill-f411"). */
+  readonly boardId: string;
+  /** The catalog's public keys (raw 32 bytes); empty without a catalog or without keys. */
+  readonly catalogKeys: readonly Uint8Array[];
+  /** Where the image came from: a catalog release must be signed when the catalog lists keys. */
+  readonly fromCatalog: boolean;
+  /** The board's record; undefined when the board has none or it is not known yet. */
+  readonly security: SecurityRecord | undefined;
+}
+
+const ADVICE: Record<Exclude<SignatureVerdict, 'valid'>, string> = {
+  missing: 'Install a signed build, such as a release from the product’s catalog.',
+  'bad-format': 'Sign it again with this version of the tools (stm32dfu sign).',
+  'wrong-length': 'Sign it again after the last change to the image (stm32dfu sign).',
+  'wrong-board': 'Use the build made for this board.',
+  'unknown-key': 'Use a build signed with one of the keys the board holds.',
+  'bad-digest':
+    'The file was changed after it was signed: download it again from its publisher, and tell them if it persists.',
+  'bad-signature':
+    'The file was changed after it was signed: download it again from its publisher, and tell them if it persists.',
+  'rolled-back': 'Install a newer release.',
+  'counter-too-high': 'The board cannot record this counter; ask the publisher.',
+};
+
+const NOTHING_WRITTEN = 'Nothing was written to the board.';
+
+/**
+ * The page's check of an image's signature before Install: against the board's record when it
+ * requires signatures (its key ids, board id and counter; the raw keys come from the catalog),
+ * else against the catalog's keys for a release, or a signed file, when the catalog lists keys.
+ */
+export async function checkImageSignature(
+  image: SparseImage,
+  context: SignatureContext,
+): Promise<SignatureDecision> {
+  const region = context.layout.partitions.application;
+  const trailer = readSignatureTrailer(image, region);
+  const { security } = context;
+  if (security?.required) {
+    // The board gives key ids only: the raw keys to check with are the catalog's that it holds.
+    const known: Uint8Array[] = [];
+    const knownIds: number[] = [];
+    for (const key of context.catalogKeys) {
+      const id = await computeKeyId(key);
+      if (security.keyIds.includes(id)) {
+        known.push(key);
+        knownIds.push(id);
+      }
+    }
+    if (trailer && security.keyIds.includes(trailer.keyId)) {
+      if (!knownIds.includes(trailer.keyId)) {
+        return {
+          ok: false,
+          verdict: 'unknown-key',
+          text: `The image is signed with key ${keyIdText(trailer.keyId)}, which the board holds but this page does not know, so it cannot check the signature: open the product’s release catalog (its ?manifest= link), which lists its public keys. ${NOTHING_WRITTEN}`,
+        };
+      }
+    }
+    const result = await verifySignature(image, region, {
+      publicKeys: known,
+      boardId: security.boardWord,
+      counter: security.counter,
+      counterCapacity: security.counterCapacity,
+    });
+    if (result.verdict === 'valid') {
+      return {
+        ok: true,
+        verdict: 'valid',
+        text: `Signature checked in this page: key ${keyIdText(result.trailer!.keyId)}, security counter ${result.trailer!.securityCounter} (the board’s is ${security.counter}); the board accepts it.`,
+      };
+    }
+    return {
+      ok: false,
+      verdict: result.verdict,
+      text: `The board requires firmware signed with its keys and would refuse this image: ${result.message} ${ADVICE[result.verdict]} ${NOTHING_WRITTEN}`,
+    };
+  }
+  if (context.catalogKeys.length > 0 && (context.fromCatalog || trailer)) {
+    const result = await verifySignature(image, region, {
+      publicKeys: context.catalogKeys,
+      boardId: context.boardId,
+    });
+    if (result.verdict === 'valid') {
+      return {
+        ok: true,
+        verdict: 'valid',
+        text: `Signature checked in this page: key ${keyIdText(result.trailer!.keyId)} from the catalog, security counter ${result.trailer!.securityCounter}.`,
+      };
+    }
+    const what = context.fromCatalog
+      ? 'The catalog lists signing keys, but this release does not check with them'
+      : 'The file is signed, but not as the catalog’s keys say it should be';
+    return {
+      ok: false,
+      verdict: result.verdict,
+      text: `${what}: ${result.message} ${ADVICE[result.verdict]} ${NOTHING_WRITTEN}`,
+    };
+  }
+  if (trailer) {
+    return {
+      ok: true,
+      text: `Signed with key ${keyIdText(trailer.keyId)}, security counter ${trailer.securityCounter}; not checked here (no catalog keys).`,
+    };
+  }
+  return { ok: true, text: 'Not signed.' };
+}
