@@ -102,6 +102,7 @@ export {
   describeRefusal,
   formatId,
   parseSecurityRecord,
+  type RefusalNames,
   SECURITY_RECORD_LENGTH,
   SECURITY_VERDICTS,
   type SecurityRecord,

@@ -115,15 +115,27 @@ const keys = (record: SecurityRecord) =>
     ? 'no key'
     : `key${record.keyIds.length > 1 ? 's' : ''} ${record.keyIds.join(', ')}`;
 
+/** The file names `describeRefusal` puts in the `stm32dfu sign` command it suggests. */
+export interface RefusalNames {
+  /** The image to sign (default `<image>`). */
+  readonly image?: string;
+  /** Where to write the signed image (default `<signed image>`). */
+  readonly signedImage?: string;
+  /** The private key (default `<private key>`). */
+  readonly privateKey?: string;
+}
+
 /**
  * One sentence on why the board refused (or would refuse) the image, then what to do. Used
  * by the protocol's errors and by hosts that check an image before sending it.
  */
-export function describeRefusal(refusal: SignatureRefusal): string {
+export function describeRefusal(refusal: SignatureRefusal, names: RefusalNames = {}): string {
   const { record, image } = refusal;
   const counter = Math.max(record.counter, image?.securityCounter ?? 0);
-  const sign = (extra = '') =>
-    `\`stm32dfu sign <image> <signed image> --key <private key> --counter ${counter}${extra}\``;
+  const command = (n: number) =>
+    `\`stm32dfu sign ${names.image ?? '<image>'} ${names.signedImage ?? '<signed image>'} ` +
+    `--key ${names.privateKey ?? '<private key>'} --counter ${n}`;
+  const sign = (extra = '') => `${command(counter)}${extra}\``;
   switch (refusal.verdict) {
     case 'missing':
       return (
@@ -166,8 +178,7 @@ export function describeRefusal(refusal: SignatureRefusal): string {
     case 'counter-too-high':
       return (
         `its security counter${image ? ` ${image.securityCounter}` : ''} is above the most the board can count (${record.counterCapacity}): ` +
-        `sign it with a counter from ${record.counter} to ${record.counterCapacity}, e.g. ` +
-        `\`stm32dfu sign <image> <signed image> --key <private key> --counter ${record.counter}\`.`
+        `sign it with a counter from ${record.counter} to ${record.counterCapacity}, e.g. ${command(record.counter)}\`.`
       );
   }
 }
