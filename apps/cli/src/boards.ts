@@ -10,7 +10,7 @@ import type { Clock, UsbDeviceLike, UsbLike } from '@stm32dfu/protocol';
 import type { NodeVirtualBoard } from '@stm32dfu/virtual-board/node';
 import { CliError, EXIT } from './errors.js';
 import type { Output } from './output.js';
-import { readSimFile, type SimState, writeSimFile } from './sim-file.js';
+import { otpField, otpOf, readSimFile, type SimState, writeSimFile } from './sim-file.js';
 
 export interface SelectionOptions {
   readonly sim?: string | readonly string[];
@@ -72,15 +72,23 @@ export async function openSimBoard(
       EXIT.USAGE,
     );
   }
+  const otp = otpOf(file.state);
   const board = await createVirtualBoard({
     board: file.state.board,
     flash: file.flash,
     boot0: file.state.boot0,
     powered: false,
+    ...(file.state.signing ? { signing: file.state.signing } : {}),
+    ...(otp ? { otp } : {}),
   });
   board.power(true);
   await board.clock.sleep(SIM_SETTLE_BEFORE_MS);
-  const state: SimState = { board: file.state.board, boot0: file.state.boot0 };
+  // The power cut is for this command only; the lock and the OTP area stay with the board.
+  const state: SimState = {
+    board: file.state.board,
+    boot0: file.state.boot0,
+    ...(file.state.signing ? { signing: file.state.signing } : {}),
+  };
   if (file.state.powerCutAfterOps !== undefined) {
     board.faults.cutPowerAfterFlashOps(file.state.powerCutAfterOps);
     output.debug(
@@ -109,7 +117,7 @@ export async function openSimBoard(
     },
     async close() {
       await board.clock.sleep(SIM_SETTLE_AFTER_MS);
-      writeSimFile(path, state, board.flashImage());
+      writeSimFile(path, { ...state, ...otpField(board.otpImage()) }, board.flashImage());
     },
   };
 }

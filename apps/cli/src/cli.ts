@@ -99,9 +99,12 @@ export async function main(argv: readonly string[]): Promise<ExitStatus> {
   device(cli.command('list', 'List DFU-capable boards')).action(
     run('list', () => import('./commands/list.js')),
   );
-  device(cli.command('info', 'Identity, mode, memory map and the installed application')).action(
-    run('info', () => import('./commands/info.js')),
-  );
+  device(cli.command('info', 'Identity, mode, memory map, the installed application, security'))
+    .option(
+      '--detach',
+      'A running application: describe its bootloader (security record, installed image), then start it again',
+    )
+    .action(run('info', () => import('./commands/info.js')));
   device(
     cli.command(
       'flash [file]',
@@ -117,6 +120,10 @@ export async function main(argv: readonly string[]): Promise<ExitStatus> {
     .option(
       '--dry-run',
       'Print the plan (sectors to erase and skip, bytes, estimated time) and change nothing',
+    )
+    .option(
+      '--public-key <file>',
+      'The public key (.pub from keygen) the board holds: the signature is checked before sending (repeat for several)',
     )
     .option('--all', 'Flash every matching board')
     .action(run('flash', () => import('./commands/flash.js')));
@@ -177,7 +184,7 @@ export async function main(argv: readonly string[]): Promise<ExitStatus> {
     .option('--json', 'The layout as JSON')
     .action(run('layout', () => import('./commands/layout.js')));
   cli
-    .command('sim <action>', 'The virtual board: status | reset | power-cut')
+    .command('sim <action>', 'The virtual board: status | reset | power-cut | lock')
     .option('--sim <file>', 'The virtual board file')
     .option('--board <id>', 'Board for a new file (default blackpill-f411)')
     .option(
@@ -188,6 +195,12 @@ export async function main(argv: readonly string[]): Promise<ExitStatus> {
       '--after-ops <n>',
       'sim power-cut: the next command loses power after n flash operations',
     )
+    .option(
+      '--public-key <file>',
+      'sim lock: a public key (.pub from keygen) the board accepts (repeat for up to 4)',
+    )
+    .option('--verify-at-boot', 'sim lock: check the signature at every boot too')
+    .option('--lock-upload', 'sim lock: refuse UPLOAD (no reading the flash out)')
     .option('--json', 'Print the result as JSON')
     .action(run('sim', () => import('./commands/sim.js')));
   cli

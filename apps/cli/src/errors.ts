@@ -24,6 +24,12 @@ export const EXIT = {
   INVALID_IMAGE: 8,
   /** The device refused the request (DFU error status: protected sector, bad image, ...). */
   REFUSED_BY_DEVICE: 9,
+  /**
+   * The board does not take this image: unsigned, signed with a key it does not hold or for
+   * another board, altered, or its security counter out of range. Found by `flash` before
+   * sending anything, or reported by the board (GET_SECURITY's verdict).
+   */
+  IMAGE_REFUSED: 10,
 } as const;
 
 export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
@@ -56,6 +62,9 @@ export function exitStatusOf(error: unknown): ExitStatus {
     case 'VirtualBoardError':
       return EXIT.USAGE;
   }
+  if (code === 'DFU_STATUS' && (error as { refusal?: unknown }).refusal !== undefined) {
+    return EXIT.IMAGE_REFUSED;
+  }
   switch (code) {
     case 'IMAGE':
       return EXIT.INVALID_IMAGE;
@@ -63,6 +72,7 @@ export function exitStatusOf(error: unknown): ExitStatus {
       return EXIT.VERIFY_FAILED;
     case 'DFU_STATUS':
     case 'ADDRESS':
+    case 'LOCKED':
       return EXIT.REFUSED_BY_DEVICE;
     case 'NO_DEVICE':
     case 'NOT_DFU':

@@ -27,10 +27,30 @@ export const ResultSchema = z
     type: z.literal('result'),
     command: z.string(),
     ok: z.boolean(),
-    exitStatus: z.number().int().min(0).max(9),
+    exitStatus: z.number().int().min(0).max(10),
     error: z.object({ code: z.string(), message: z.string() }).optional(),
   })
   .loose();
+
+/**
+ * `info --json`: the board's security record (our bootloader's GET_SECURITY), absent when the
+ * board does not report one (ST's ROM, an older bootloader, a running application).
+ */
+export const SecuritySchema = z.object({
+  signaturesRequired: z.boolean(),
+  verifyAtBoot: z.boolean(),
+  uploadLocked: z.boolean(),
+  flashProtected: z.boolean(),
+  checkBuiltIn: z.boolean(),
+  /** The keys it holds: 8 hex digits each, as `stm32dfu keygen` prints key ids. */
+  keyIds: z.array(z.string().regex(/^[0-9a-f]{8}$/)),
+  boardId: z.string().regex(/^[0-9a-f]{8}$/),
+  /** Anti-rollback: images signed with a lower --counter are refused. */
+  counter: z.number().int().nonnegative(),
+  /** The highest counter it can keep; 0: it keeps none. */
+  counterCapacity: z.number().int().nonnegative(),
+  lastVerdict: z.string(),
+});
 
 export const JsonLineSchema = z.discriminatedUnion('type', [
   ProgressEventSchema,

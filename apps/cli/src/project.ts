@@ -39,6 +39,8 @@ export const ProjectFileSchema = z
     stamp: z.boolean().optional(),
     stay: z.boolean().optional(),
     full: z.boolean().optional(),
+    /** Public key(s) the board holds (.pub files from `stm32dfu keygen`), for flash's check. */
+    publicKey: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
   })
   .strict();
 
@@ -93,7 +95,11 @@ export function parseProjectFile(path: string, text: string): ProjectFile {
     if (key === 'image') defaults[key] = abs(value as string);
     else if (key === 'sim')
       defaults[key] = Array.isArray(value) ? value.map(abs) : abs(value as string);
-    else defaults[key] = value;
+    else if (key === 'publicKey') {
+      // A file relative to the project file, or the raw key's 64 hex digits as they are.
+      const keyPath = (v: string) => (/^[0-9a-fA-F]{64}$/.test(v) ? v : abs(v));
+      defaults[key] = Array.isArray(value) ? value.map(keyPath) : keyPath(value as string);
+    } else defaults[key] = value;
   }
   return { path, settings, defaults };
 }

@@ -1,7 +1,8 @@
 /**
  * A virtual board's whole state in one file (`--sim FILE`): the raw flash image, exactly
  * the flash size, so any tool that reads a flash dump reads it, followed by a short trailer
- * with the rest — the board id, the Boot0 pin, a power cut armed for the next command:
+ * with the rest — the board id, the Boot0 pin, a power cut armed for the next command, a
+ * locked board's signing policy and its OTP area (where its anti-rollback counter lives):
  *
  *   flash bytes | JSON (UTF-8) | u32 LE length of the JSON | "STM32SIM"
  *
@@ -20,6 +21,49 @@ export interface SimState {
   readonly boot0: boolean;
   /** The next command loses power after this many flash operations (erases, program slices). */
   readonly powerCutAfterOps?: number;
+  /** A locked board (`stm32dfu sim lock`): the keys and policy its bootloader runs with. */
+  readonly signing?: SimSigning;
+  /** The chip's OTP area as hex (the anti-rollback counter is its last 64 bytes); absent: blank. */
+  readonly otp?: string;
+}
+
+/** What `stm32dfu sim lock` sets: as a board JSON's `signing` compiles into the bootloader. */
+export interface SimSigning {
+  /** 1 to 4 raw Ed25519 public keys, 64 hex digits each. */
+  readonly keys: readonly string[];
+  readonly required: boolean;
+  readonly verifyAtBoot: boolean;
+  readonly lockUpload: boolean;
+}
+
+/** The OTP bytes of a sim state, or undefined for a blank (never programmed) area. */
+export function otpOf(state: SimState): Uint8Array | undefined {
+  return state.otp === undefined ? undefined : new Uint8Array(Buffer.from(state.otp, 'hex'));
+}
+
+/** Bytes at the end of the OTP area that hold the anti-rollback counter (counter.c). */
+const COUNTER_OTP_BYTES = 64;
+
+/**
+ * The anti-rollback counter in an OTP area, as the bootloader reads it (counter.c): a
+ * thermometer in the last 64 bytes, the number of cleared bits before the first set one,
+ * least significant bit first. Capacity 0 when the chip has no OTP area for it.
+ */
+export function counterIn(otp: Uint8Array): { counter: number; capacity: number } {
+  if (otp.length < COUNTER_OTP_BYTES) return { counter: 0, capacity: 0 };
+  const bytes = otp.subarray(otp.length - COUNTER_OTP_BYTES);
+  let counter = 0;
+  for (const byte of bytes) {
+    for (let bit = 0; bit < 8; bit++, counter++) {
+      if ((byte >> bit) & 1) return { counter, capacity: COUNTER_OTP_BYTES * 8 };
+    }
+  }
+  return { counter, capacity: COUNTER_OTP_BYTES * 8 };
+}
+
+/** The OTP area for the trailer: omitted while blank, so unlocked files stay as they were. */
+export function otpField(otp: Uint8Array): { otp?: string } {
+  return otp.every((b) => b === 0xff) ? {} : { otp: Buffer.from(otp).toString('hex') };
 }
 
 export interface SimFile {

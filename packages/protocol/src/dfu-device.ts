@@ -27,6 +27,7 @@ import {
   dfuUPLOAD_IDLE,
   errCHECK_ERASED,
   errERASE,
+  errFIRMWARE,
   errPROG,
   errVERIFY,
   errWRITE,
@@ -62,6 +63,12 @@ import {
   TimeoutError,
 } from './errors.js';
 import { hasDfuModeInterface, hasRuntimeInterface, searchBoard } from './find.js';
+import {
+  parseSecurityRecord,
+  SECURITY_RECORD_LENGTH,
+  type SecurityRecord,
+  USB_REQ_GET_SECURITY,
+} from './security.js';
 import { checkAborted, sleepOrAbort, withDeadline } from './timing.js';
 
 /** Vendor command of our bootloader: 0xB1 + u32 address + u32 length → STM32 CRC (bootloader.h). */
@@ -654,6 +661,63 @@ export class DfuDevice {
     };
   }
 
+  /**
+   * Our bootloader's security record (vendor request GET_SECURITY): whether the board
+   * requires signatures, checks them at boot, refuses UPLOAD; its keys, board id and
+   * anti-rollback counter; the last manifestation's verdict. Undefined when the device
+   * stalls it (ST's ROM, bootloaders older than the record, applications). Any DFU state.
+   */
+  async readSecurity(signal?: AbortSignal): Promise<SecurityRecord | undefined> {
+    const what = 'GET_SECURITY (vendor request 0x53)';
+    checkAborted(signal, what);
+    const result = await withDeadline(
+      mapGone(
+        this.usb.controlTransferIn(
+          {
+            requestType: 'vendor',
+            recipient: 'interface',
+            request: USB_REQ_GET_SECURITY,
+            value: 0,
+            index: this.interfaceNumber,
+          },
+          SECURITY_RECORD_LENGTH,
+        ),
+        what,
+      ),
+      this.clock,
+      this.transferTimeoutMs,
+      what,
+      signal,
+      'read',
+    );
+    if (result.status === 'stall') return undefined;
+    const data = result.data;
+    if (result.status !== 'ok' || !data || data.byteLength < SECURITY_RECORD_LENGTH) {
+      throw new ProtocolError(
+        'PROTOCOL',
+        `The device answered ${what} with ${result.status === 'ok' ? `${data?.byteLength ?? 0} bytes, not ${SECURITY_RECORD_LENGTH}` : result.status}; ` +
+          'its bootloader does not follow bootloader.h. Update the bootloader or report it.',
+      );
+    }
+    return parseSecurityRecord(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  /**
+   * errFIRMWARE at manifestation from a board that checks signatures: its verdict, when it
+   * refused the image for its signature or counter (not for its stamp or vectors).
+   */
+  private async explainRefusal(error: DfuStatusError, signal?: AbortSignal): Promise<unknown> {
+    if (error.status !== errFIRMWARE || !this.hasCrcCommand) return error;
+    const record = await this.readSecurity(signal).catch(() => undefined);
+    const verdict = record?.lastVerdict;
+    if (!record || verdict === undefined || verdict === 'none' || verdict === 'valid') return error;
+    if (verdict === 'unknown') return error;
+    return new DfuStatusError(error.status, error.state, error.operation, error.address, {
+      verdict,
+      record,
+    });
+  }
+
   /** UPLOAD one block; a reply shorter than `length` is returned as is (it ends an upload). */
   uploadBlock(
     block: number,
@@ -1000,10 +1064,10 @@ export class DfuDevice {
       }
       if (st.status !== OK || st.state === dfuERROR) {
         if (st.state === dfuERROR) await this.clearStatus().catch(() => {});
-        throw await this.locateFailure(
-          new DfuStatusError(st.status, st.state, 'manifestation'),
-          signal,
-        );
+        const error = new DfuStatusError(st.status, st.state, 'manifestation');
+        throw st.status === errFIRMWARE
+          ? await this.explainRefusal(error, signal)
+          : await this.locateFailure(error, signal);
       }
       if (st.state === dfuIDLE) return { gone: false, end: 'idle' };
       if (st.state === dfuMANIFEST_WAIT_RESET) {

@@ -1,5 +1,6 @@
 import { hex, type LayoutError } from '@stm32dfu/layout';
 import { stateName, statusName } from './constants.js';
+import { describeRefusal, type SignatureRefusal } from './security.js';
 
 /** Stable codes for every way a DFU operation can fail; programs switch on these. */
 export type DfuErrorCode =
@@ -15,7 +16,8 @@ export type DfuErrorCode =
   | 'UNSUPPORTED'
   | 'VERIFY'
   | 'IMAGE'
-  | 'INSTALL_INCOMPLETE';
+  | 'INSTALL_INCOMPLETE'
+  | 'LOCKED';
 
 /** Base class: `code` is for programs, `message` names the request/address and says what to do. */
 export class DfuError extends Error {
@@ -39,14 +41,29 @@ export class DfuStatusError extends DfuError {
   readonly address: number | undefined;
   /** What the host was doing ("erase", "write block 7", ...). */
   readonly operation: string;
+  /**
+   * A board that checks signatures refused the image at manifestation (errFIRMWARE): its
+   * verdict from GET_SECURITY, its record, and the image's trailer when the host knows it.
+   */
+  readonly refusal: SignatureRefusal | undefined;
 
-  constructor(status: number, state: number, operation: string, address?: number) {
+  constructor(
+    status: number,
+    state: number,
+    operation: string,
+    address?: number,
+    refusal?: SignatureRefusal,
+  ) {
     const where = address === undefined ? '' : ` at ${hex(address)}`;
     super(
       'DFU_STATUS',
-      `The device reported ${statusName(status)} in ${stateName(state)} during ${operation}${where}. ` +
-        hintForStatus(status),
+      refusal
+        ? `The board refused the image: ${describeRefusal(refusal)} ` +
+            `(It reported ${statusName(status)} at ${operation}, verdict ${refusal.verdict}; it stays in DFU mode.)`
+        : `The device reported ${statusName(status)} in ${stateName(state)} during ${operation}${where}. ` +
+            hintForStatus(status),
     );
+    this.refusal = refusal;
     this.status = status;
     this.statusName = statusName(status);
     this.state = state;
@@ -177,6 +194,21 @@ export class AbortError extends DfuError {
       { cause: reason },
     );
     this.phase = phase;
+  }
+}
+
+/**
+ * The board is locked (our bootloader's upload lock-down, GET_SECURITY): it does not read its
+ * flash out, so UPLOAD is refused; compare by its whole-sector CRC instead.
+ */
+export class LockedError extends DfuError {
+  override readonly name = 'LockedError';
+  constructor(what: string) {
+    super(
+      'LOCKED',
+      `Cannot ${what}: the board is locked (upload lock-down): its bootloader refuses to read its flash out over USB (no UPLOAD). ` +
+        'Compare an image with it instead: it answers CRCs of whole sectors (`stm32dfu verify <image>`).',
+    );
   }
 }
 

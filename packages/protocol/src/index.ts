@@ -50,6 +50,7 @@ export {
   DfuStatusError,
   type InstallFinding,
   InstallIncompleteError,
+  LockedError,
   ProtocolError,
   ResetRequiredError,
   StallError,
@@ -97,3 +98,16 @@ export {
   touchedSectors,
 } from './plan.js';
 export type { OperationOptions, ProgressEvent, ProgressPhase } from './progress.js';
+export {
+  describeRefusal,
+  formatId,
+  parseSecurityRecord,
+  type RefusalNames,
+  SECURITY_RECORD_LENGTH,
+  SECURITY_VERDICTS,
+  type SecurityRecord,
+  type SecurityVerdict,
+  type SignatureRefusal,
+  type SignedImageFacts,
+  USB_REQ_GET_SECURITY,
+} from './security.js';

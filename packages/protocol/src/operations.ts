@@ -1,5 +1,5 @@
-import { crc32Stm32Words as stm32Crc } from '@stm32dfu/image-tools';
-import { type FlashTimings, formatSize, hex } from '@stm32dfu/layout';
+import { readSignatureTrailer, crc32Stm32Words as stm32Crc } from '@stm32dfu/image-tools';
+import { type DfuseLayout, type FlashTimings, formatSize, hex } from '@stm32dfu/layout';
 import { DFUSE_FIRST_DATA_BLOCK } from './constants.js';
 import type { Clock, UsbDeviceLike, UsbLike } from './device.js';
 import {
@@ -8,7 +8,14 @@ import {
   type LeaveOptions,
   type LeaveOutcome,
 } from './dfu-device.js';
-import { AddressError, DeviceGoneError, DfuError, VerifyError } from './errors.js';
+import {
+  AddressError,
+  DeviceGoneError,
+  DfuError,
+  DfuStatusError,
+  LockedError,
+  VerifyError,
+} from './errors.js';
 import { hasDfuModeInterface, searchBoard } from './find.js';
 import { contentOf, type FlashImage, normalizeImage } from './image.js';
 import {
@@ -19,6 +26,7 @@ import {
   touchedSectors,
 } from './plan.js';
 import type { OperationOptions, ProgressEvent, ProgressPhase } from './progress.js';
+import { formatId, type SignedImageFacts } from './security.js';
 import { checkAborted } from './timing.js';
 
 /**
@@ -234,11 +242,39 @@ export async function download(
   let left = false;
   let outcome: LeaveOutcome | undefined;
   if (options.leave) {
-    const result = await device.leave(leaveOptions(options));
-    left = result.gone;
-    outcome = result.outcome;
+    try {
+      const result = await device.leave(leaveOptions(options));
+      left = result.gone;
+      outcome = result.outcome;
+    } catch (error) {
+      throw withImageFacts(error, device.layout, image);
+    }
   }
   return { plan, verified, left, outcome };
+}
+
+/**
+ * A board's signature refusal names the image's key, board and counter: the device reports
+ * only its verdict, the host knows which image it sent.
+ */
+function withImageFacts(error: unknown, layout: DfuseLayout, image: FlashImage): unknown {
+  if (!(error instanceof DfuStatusError) || !error.refusal || error.refusal.image) return error;
+  const writable = layout.sectors.filter((s) => s.writable);
+  const first = writable[0];
+  const last = writable[writable.length - 1];
+  if (!first || !last) return error;
+  const region = { start: first.start, size: last.end - first.start };
+  const trailer = readSignatureTrailer(image, region);
+  if (!trailer) return error;
+  const facts: SignedImageFacts = {
+    keyId: formatId(trailer.keyId),
+    boardId: formatId(trailer.boardId),
+    securityCounter: trailer.securityCounter,
+  };
+  return new DfuStatusError(error.status, error.state, error.operation, error.address, {
+    ...error.refusal,
+    image: facts,
+  });
 }
 
 function leaveOptions(options: DownloadPlainOptions): LeaveOptions {
@@ -330,15 +366,15 @@ async function verifySectorWithHeldBlock(
   if (plan.heldBackBlock !== start || !heldBlock) {
     throw await locateMismatch(device, start, expected, method, signal);
   }
+  // Whole sectors only: a locked board answers no CRC of part of one. The sector as it is
+  // before manifestation is the image with the held bytes still erased.
   const sizes = [...new Set([heldBlock.data.length, DEVICE_HELD_BLOCK_BYTES])].filter(
     (n) => n <= expected.length,
   );
   for (const n of sizes) {
-    const rest = expected.subarray(n);
-    if (rest.length > 0 && !(await deviceHolds(device, start + n, rest, method, signal, 'verify')))
-      continue;
-    if (await deviceHolds(device, start, new Uint8Array(n).fill(0xff), method, signal, 'verify'))
-      return;
+    const held = expected.slice();
+    held.fill(0xff, 0, n);
+    if (await deviceHolds(device, start, held, method, signal, 'verify')) return;
   }
   throw await locateMismatch(device, start, expected, method, signal);
 }
@@ -381,9 +417,11 @@ export async function upload(
 ): Promise<FlashImage> {
   requireDfuse(device, 'Upload');
   if (!device.functional.canUpload) {
+    const security = await device.readSecurity(options.signal).catch(() => undefined);
+    if (security?.uploadLocked) throw new LockedError('read its flash');
     throw new DfuError(
       'UNSUPPORTED',
-      'The device does not allow UPLOAD (bmAttributes bitCanUpload is 0).',
+      'The device does not allow UPLOAD (bmAttributes bitCanUpload is 0), so its memory cannot be read over USB.',
     );
   }
   const layout = device.layout;

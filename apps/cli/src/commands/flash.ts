@@ -9,7 +9,14 @@
 import { type SparseImage, stampImage, validateImage } from '@stm32dfu/image-tools';
 import { type ReadImageFileResult, readImageFile } from '@stm32dfu/image-tools/node';
 import { type BoardLayout, dfuseLayoutFor, parseDfuseLayout } from '@stm32dfu/layout';
-import { download, type FlashPlan, formatPlan, planDownload, planFlash } from '@stm32dfu/protocol';
+import {
+  type DfuDevice,
+  download,
+  type FlashPlan,
+  formatPlan,
+  planDownload,
+  planFlash,
+} from '@stm32dfu/protocol';
 import { type BoardHandle, openBoards } from '../boards.js';
 import type { CommandContext, GlobalOptions } from '../cli.js';
 import { hex, layoutFor, openDfu, parseNumber } from '../dfu.js';
@@ -21,6 +28,9 @@ import {
   errorCodeOf,
   exitStatusOf,
 } from '../errors.js';
+import { type PublicKey, readPublicKeys } from '../keys.js';
+import type { Output } from '../output.js';
+import { precheckImage, refusalError } from '../precheck.js';
 
 interface BoardOutcome {
   readonly board: string;
@@ -38,7 +48,41 @@ interface BoardOutcome {
   readonly outcome?: string;
   /** Virtual boards: the board's own time for the operation (the clock the datasheet sets). */
   readonly boardMs?: number;
+  /** A board that requires signatures: what was checked here before sending the image. */
+  readonly signature?: { readonly checked: 'trailer' | 'signature' };
   readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** What flash checks an image against before sending it. */
+interface ImageToFlash {
+  readonly file: string;
+  readonly image: SparseImage;
+  readonly publicKeys: readonly PublicKey[];
+}
+
+/**
+ * Would the board take this image? Asked before anything is sent: a board that requires
+ * signatures refuses anything else at the end of the download, after its first erase has
+ * revoked the application it had. Undefined for boards that do not check.
+ */
+async function precheck(
+  device: DfuDevice,
+  what: ImageToFlash,
+  layout: BoardLayout,
+  label: string,
+  output: Output,
+): Promise<BoardOutcome['signature']> {
+  const record = await device.readSecurity();
+  if (!record?.signaturesRequired) return undefined;
+  const { refusal, signatureChecked } = precheckImage(what.image, layout, record, what.publicKeys);
+  if (refusal) throw refusalError(what.file, label, refusal);
+  output.info(
+    signatureChecked
+      ? `${label}: ${what.file}'s signature, key id, board id and security counter check`
+      : `${label}: ${what.file}'s key id, board id, digest and counter check; its signature is left to the board ` +
+          '(give --public-key to check it here)',
+  );
+  return { checked: signatureChecked ? 'signature' : 'trailer' };
 }
 
 async function loadImage(
@@ -82,7 +126,7 @@ function summarizePlan(plan: FlashPlan): BoardOutcome['plan'] {
 
 async function flashOne(
   handle: BoardHandle,
-  image: SparseImage,
+  what: ImageToFlash,
   layout: BoardLayout,
   options: GlobalOptions,
   context: CommandContext,
@@ -90,11 +134,16 @@ async function flashOne(
   const { output } = context;
   const t0 = handle.clock.now();
   try {
+    const { image } = what;
     const timings = layout.chip.timings;
     if (options.dryRun) {
       const device = await handle.device();
       const { DfuDevice } = await import('@stm32dfu/protocol');
       const probe = await DfuDevice.open(device, { clock: handle.clock });
+      const signature =
+        probe.mode === 'dfu'
+          ? await precheck(probe, what, layout, handle.label, output)
+          : undefined;
       // A running application is not detached for a dry run: the plan then compares nothing.
       const plan =
         probe.mode === 'dfu'
@@ -112,9 +161,23 @@ async function flashOne(
           `${handle.label}: the application is running, so every touched sector is planned as erased`,
         );
       output.info(`${handle.label}:\n${formatPlan(plan)}`);
-      return { board: handle.label, ok: true, exitStatus: EXIT.OK, plan: summarizePlan(plan) };
+      return {
+        board: handle.label,
+        ok: true,
+        exitStatus: EXIT.OK,
+        plan: summarizePlan(plan),
+        ...(signature ? { signature } : {}),
+      };
     }
+    const found = await handle.device();
     const device = await openDfu(handle, output);
+    const signature = await precheck(device, what, layout, handle.label, output).catch(
+      async (error: unknown) => {
+        // Sent into the bootloader for nothing: start the application it ran again.
+        if (device.usb !== found) await device.leave({ usb: handle.usb }).catch(() => {});
+        throw error;
+      },
+    );
     const result = await download(device, image, {
       verify: options.verify !== false,
       leave: !options.stay,
@@ -133,6 +196,7 @@ async function flashOne(
       started: result.left,
       ...(result.outcome ? { outcome: result.outcome } : {}),
       ...(handle.sim ? { boardMs: Math.round(handle.clock.now() - t0) } : {}),
+      ...(signature ? { signature } : {}),
     };
   } catch (error) {
     const exitStatus = exitStatusOf(error);
@@ -182,6 +246,7 @@ export async function run(
       EXIT.USAGE,
     );
   }
+  const publicKeys = readPublicKeys(options.publicKey);
   const boards = await openBoards(options, output);
   let outcomes: BoardOutcome[];
   try {
@@ -193,7 +258,8 @@ export async function run(
           ? `, stamped here (version ${(options.appVersion as string | undefined) ?? '0.0.0'})`
           : ''),
     );
-    outcomes = await Promise.all(boards.map((b) => flashOne(b, image, layout, options, context)));
+    const what = { file, image, publicKeys };
+    outcomes = await Promise.all(boards.map((b) => flashOne(b, what, layout, options, context)));
   } catch (error) {
     await Promise.all(boards.map((b) => b.close().catch(() => {})));
     throw error;

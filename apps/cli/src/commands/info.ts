@@ -1,11 +1,13 @@
 /**
  * stm32dfu info: who the board is, its mode and bootloader version, the memory map from the
  * device's own DfuSe layout string with the partitions, and the installed application:
- * stamped or not, its version, whether its CRC checks. Reads only; a running application
- * is described from its runtime interface and left running.
+ * stamped or not, its version, whether its CRC checks; our bootloader's security record
+ * (signatures required, keys, counter, upload lock). Reads only; a running application is
+ * described from its runtime interface and left running, unless --detach asks for the
+ * bootloader's view: sent into the bootloader, described, then started again.
  */
 import { formatVersion, verifyStamp } from '@stm32dfu/image-tools';
-import { DfuDevice, upload } from '@stm32dfu/protocol';
+import { DfuDevice, detach, upload } from '@stm32dfu/protocol';
 import { openOneBoard } from '../boards.js';
 import type { CommandContext, GlobalOptions } from '../cli.js';
 import { formatSize, hex, layoutFor } from '../dfu.js';
@@ -18,8 +20,13 @@ export async function run(
 ): Promise<ExitStatus> {
   const handle = await openOneBoard(options, output);
   try {
-    const device = await handle.device();
-    const dfu = await DfuDevice.open(device, { clock: handle.clock });
+    let device = await handle.device();
+    let dfu = await DfuDevice.open(device, { clock: handle.clock });
+    const detached = dfu.mode === 'runtime' && Boolean(options.detach);
+    if (detached) {
+      dfu = await detach(dfu, { usb: handle.usb });
+      device = dfu.usb;
+    }
     const layout = layoutFor(handle, options.board);
     const identity = {
       vendorId: device.vendorId,
@@ -38,6 +45,20 @@ export async function run(
         }
       | undefined;
     let application: Record<string, unknown> | undefined;
+    // Our bootloader's security record; ST's ROM and older bootloaders stall the request.
+    const record = dfu.mode === 'dfu' ? await dfu.readSecurity() : undefined;
+    const security = record && {
+      signaturesRequired: record.signaturesRequired,
+      verifyAtBoot: record.verifyAtBoot,
+      uploadLocked: record.uploadLocked,
+      flashProtected: record.flashProtected,
+      checkBuiltIn: record.checkBuiltIn,
+      keyIds: [...record.keyIds],
+      boardId: record.boardId,
+      counter: record.counter,
+      counterCapacity: record.counterCapacity,
+      lastVerdict: record.lastVerdict,
+    };
     if (dfu.mode === 'dfu' && dfu.dfuse) {
       const dfuse = dfu.layout;
       const partitionOf = (a: number) =>
@@ -55,6 +76,15 @@ export async function run(
           partition: partitionOf(s.start),
         })),
       };
+      if (record?.uploadLocked || !dfu.functional.canUpload) {
+        application = {
+          readable: false,
+          message:
+            'the board does not read its flash out (upload locked): compare an image with `stm32dfu verify`',
+        };
+      }
+    }
+    if (dfu.mode === 'dfu' && dfu.dfuse && !application) {
       const base = layout.partitions.application.start;
       const head = await upload(dfu, [{ address: base, length: 0x2c }]);
       const check = verifyStamp(head, layout);
@@ -73,7 +103,9 @@ export async function run(
         };
       }
     }
-    await dfu.release();
+    // Sent into the bootloader only to be described: start the application again.
+    if (detached) await dfu.leave({ usb: handle.usb });
+    else await dfu.release();
     output.result(
       {
         command: 'info',
@@ -84,6 +116,8 @@ export async function run(
         identity,
         ...(memory ? { memory } : {}),
         ...(application ? { application } : {}),
+        ...(security ? { security } : {}),
+        ...(detached ? { restarted: true } : {}),
       },
       () => {
         const lines = [
@@ -98,15 +132,21 @@ export async function run(
               `    ${hex(s.start)}  ${formatSize(s.size).padStart(7)}  ${s.access}  ${s.partition}`,
             );
         }
-        if (application) {
+        if (security) lines.push(...securityLines(security));
+        if (application?.readable === false) {
+          lines.push(`  application: not readable (${application.message})`);
+        } else if (application) {
           lines.push(
             application.stamped
               ? `  application: version ${application.version}, ${application.length} bytes, CRC ${application.crcGood ? 'good' : 'BAD'}`
               : '  application: none stamped (the bootloader stays in DFU mode)',
           );
         } else if (mode === 'application') {
-          lines.push('  the application is running (stm32dfu detach sends it into the bootloader)');
+          lines.push(
+            '  the application is running (--detach describes the bootloader and the security record, then starts it again)',
+          );
         }
+        if (detached) lines.push('  the application was started again');
         return lines.join('\n');
       },
     );
@@ -114,4 +154,29 @@ export async function run(
   } finally {
     await handle.close();
   }
+}
+
+/** The security record as `info` prints it. */
+function securityLines(s: {
+  signaturesRequired: boolean;
+  verifyAtBoot: boolean;
+  uploadLocked: boolean;
+  flashProtected: boolean;
+  keyIds: string[];
+  boardId: string;
+  counter: number;
+  counterCapacity: number;
+}): string[] {
+  if (!s.signaturesRequired) {
+    return ['  signatures: not required (the board installs any stamped image)'];
+  }
+  const keys = s.keyIds.length === 1 ? `key ${s.keyIds[0]}` : `keys ${s.keyIds.join(', ')}`;
+  return [
+    `  signatures: required, ${keys}; board id ${s.boardId}`,
+    `  checked at install${s.verifyAtBoot ? ' and at every boot' : ' only (not at boot)'}; ` +
+      `upload ${s.uploadLocked ? 'locked' : 'allowed'}${s.flashProtected ? '; flash read-protected (RDP 1)' : ''}`,
+    s.counterCapacity > 0
+      ? `  security counter ${s.counter} of ${s.counterCapacity}: images signed with a lower --counter are refused`
+      : '  no security counter kept (no anti-rollback)',
+  ];
 }

@@ -1,13 +1,17 @@
 /**
- * stm32dfu sim status | reset [--boot0 | --no-boot0] | power-cut --after-ops N — the virtual
- * board file: what it is and does at power-on, its pins, a power cut for the next command.
+ * stm32dfu sim status | reset [--boot0 | --no-boot0] | power-cut --after-ops N |
+ * lock --public-key K [--verify-at-boot] [--lock-upload] — the virtual board file: what it
+ * is and does at power-on, its pins, a power cut for the next command, and a lock: the keys
+ * and policy its bootloader runs with, as a board JSON's `signing` compiles them in. The
+ * board's OTP area (its anti-rollback counter) is kept in the file across commands.
  */
 import { createVirtualBoard } from '@stm32dfu/virtual-board/node';
 import { listOf } from '../boards.js';
 import type { CommandContext, GlobalOptions } from '../cli.js';
 import { parseNumber } from '../dfu.js';
 import { CliError, EXIT, type ExitStatus } from '../errors.js';
-import { readSimFile, writeSimFile } from '../sim-file.js';
+import { readPublicKeys } from '../keys.js';
+import { counterIn, otpOf, readSimFile, writeSimFile } from '../sim-file.js';
 
 export async function run(
   args: unknown[],
@@ -21,12 +25,17 @@ export async function run(
   const path = files[0]!;
   const file = readSimFile(path, { board: options.board ?? 'blackpill-f411' });
   let state = file.state;
+  // What stays with the board whatever the action: its lock and its OTP area.
+  const kept = {
+    ...(state.signing ? { signing: state.signing } : {}),
+    ...(state.otp ? { otp: state.otp } : {}),
+  };
   switch (action) {
     case 'status':
       break;
     case 'reset': {
       const boot0 = options.boot0 === undefined ? state.boot0 : Boolean(options.boot0);
-      state = { board: state.board, boot0 };
+      state = { board: state.board, boot0, ...kept };
       writeSimFile(path, state, file.flash);
       break;
     }
@@ -39,22 +48,56 @@ export async function run(
       writeSimFile(path, state, file.flash);
       break;
     }
+    case 'lock': {
+      const keys = readPublicKeys(options.publicKey);
+      if (keys.length < 1 || keys.length > 4) {
+        throw new CliError(
+          'USAGE',
+          `stm32dfu sim lock needs 1 to 4 --public-key <file> (the .pub files \`stm32dfu keygen\` writes); ${keys.length} given.`,
+          EXIT.USAGE,
+        );
+      }
+      state = {
+        ...state,
+        signing: {
+          keys: keys.map((k) => Buffer.from(k.raw).toString('hex')),
+          required: true,
+          verifyAtBoot: Boolean(options.verifyAtBoot),
+          lockUpload: Boolean(options.lockUpload),
+        },
+      };
+      writeSimFile(path, state, file.flash);
+      break;
+    }
     default:
       throw new CliError(
         'USAGE',
-        `Unknown sim action "${action}": use status, reset or power-cut.`,
+        `Unknown sim action "${action}": use status, reset, power-cut or lock.`,
         EXIT.USAGE,
       );
   }
   // What the board does at power-on, from its own boot decision.
+  const otp = otpOf(state);
   const board = await createVirtualBoard({
     board: state.board,
     flash: file.flash,
     boot0: state.boot0,
+    ...(state.signing ? { signing: state.signing } : {}),
+    ...(otp ? { otp } : {}),
   });
   await board.clock.sleep(1000);
   const boot = board.events.find((e) => e.type === 'boot');
   const verdict = boot && 'verdict' in boot ? boot.verdict : undefined;
+  const signing = board.signing;
+  const { keyIdOf } = await import('@stm32dfu/image-tools/node');
+  const { formatId } = await import('@stm32dfu/protocol');
+  const lock = signing && {
+    keyIds: signing.keys.map((k) => formatId(keyIdOf(Buffer.from(k, 'hex')))),
+    required: signing.required,
+    verifyAtBoot: signing.verifyAtBoot,
+    lockUpload: signing.lockUpload,
+    ...counterIn(board.otp),
+  };
   const result = {
     command: 'sim',
     ok: true,
@@ -67,6 +110,7 @@ export async function run(
     mode: board.mode,
     bootVerdict: verdict,
     serialNumber: board.serialNumber,
+    ...(lock ? { signing: lock } : {}),
   };
   output.result(result, () =>
     [
@@ -75,6 +119,11 @@ export async function run(
       state.powerCutAfterOps !== undefined
         ? `  the next command loses power after ${state.powerCutAfterOps} flash operations`
         : undefined,
+      lock
+        ? `  locked: installs only images signed with key${lock.keyIds.length > 1 ? 's' : ''} ${lock.keyIds.join(', ')}` +
+          `${lock.verifyAtBoot ? ', checks them at every boot' : ''}${lock.lockUpload ? ', upload locked' : ''}; ` +
+          `security counter ${lock.counter} of ${lock.capacity}`
+        : '  not locked: installs any stamped image (stm32dfu sim lock --public-key K.pub locks it)',
     ]
       .filter(Boolean)
       .join('\n'),
