@@ -59,13 +59,6 @@ export {
   readImage,
 } from './read-image.js';
 export {
-  GET_SECURITY_REQUEST,
-  parseSecurityRecord,
-  SECURITY_RECORD_FORMAT,
-  SECURITY_RECORD_LENGTH,
-  type SecurityRecord,
-} from './security-record.js';
-export {
   appendSignatureTrailer,
   encodeSignedBlock,
   readSignatureTrailer,

@@ -3,7 +3,20 @@
  * bootloader.h, docs/signed-firmware.md): what a board that checks signatures enforces,
  * the keys it holds, its anti-rollback counter and why it refused the last image. ST's ROM
  * and bootloaders older than the record stall the request.
+ *
+ * The record is 32 bytes, little-endian (docs/bootloader-core.md, "GET_SECURITY"):
+ *
+ *   0  u8  format (1)                    8  u32 security counter
+ *   1  u8  flags                        12  u32 counter capacity (0: no counter kept)
+ *   2  u8  key count (0–4)              16  u32[4] key ids (0 when unused)
+ *   3  u8  last verdict + 1 (0: none)
+ *   4  u32 board id word
+ *
+ * firmware/tests/test_security.c asserts the bytes that test/security-record.test.ts decodes.
  */
+import { SIGNATURE_VERDICTS, type SignatureVerdict } from '@stm32dfu/image-tools';
+import { ProtocolError } from './errors.js';
+
 /** bRequest of GET_SECURITY (bmRequestType 0xC1: IN, vendor, recipient the DFU interface). */
 export const USB_REQ_GET_SECURITY = 0x53;
 /** Bytes of the security record. */
@@ -15,26 +28,6 @@ const FLAG_VERIFY_AT_BOOT = 0x02;
 const FLAG_LOCK_UPLOAD = 0x04;
 const FLAG_PROTECT_FLASH = 0x08;
 const FLAG_CHECK_BUILT = 0x80;
-
-/**
- * The bootloader's signature verdicts, in the order of its checks (`sig_verdict_t` and the
- * counter's two), as the record's byte 3 numbers them from 1.
- */
-export const SECURITY_VERDICTS = [
-  'valid',
-  'missing',
-  'bad-format',
-  'wrong-length',
-  'wrong-board',
-  'unknown-key',
-  'bad-digest',
-  'bad-signature',
-  'rolled-back',
-  'counter-too-high',
-] as const;
-
-/** What the bootloader concluded about an image's signature and security counter. */
-export type SecurityVerdict = (typeof SECURITY_VERDICTS)[number];
 
 /** What GET_SECURITY says about a board. */
 export interface SecurityRecord {
@@ -58,8 +51,12 @@ export interface SecurityRecord {
   readonly counter: number;
   /** The highest counter the board can keep; 0 when it keeps none. */
   readonly counterCapacity: number;
-  /** The last manifestation's verdict since reset; `'none'` when none was checked. */
-  readonly lastVerdict: SecurityVerdict | 'none' | 'unknown';
+  /**
+   * The last manifestation's verdict since reset (byte 3, numbered from 1 in the order of
+   * `SIGNATURE_VERDICTS`); `'none'` when none was checked, `'unknown'` for a verdict newer
+   * than this version.
+   */
+  readonly lastVerdict: SignatureVerdict | 'none' | 'unknown';
 }
 
 /** A 32-bit id as the tools print it: 8 lowercase hex digits (`stm32dfu keygen`, `sign`). */
@@ -67,8 +64,17 @@ export function formatId(word: number): string {
   return (word >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Decode the 32 bytes of a GET_SECURITY reply. */
+/**
+ * Decode the 32 bytes of a GET_SECURITY reply; longer input is read up to its 32 bytes, shorter
+ * input is a `ProtocolError`. More than 4 key ids are read as 4.
+ */
 export function parseSecurityRecord(bytes: Uint8Array): SecurityRecord {
+  if (bytes.length < SECURITY_RECORD_LENGTH) {
+    throw new ProtocolError(
+      'PROTOCOL',
+      `A security record is ${SECURITY_RECORD_LENGTH} bytes; got ${bytes.length}.`,
+    );
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, SECURITY_RECORD_LENGTH);
   const flags = view.getUint8(1);
   const keyCount = Math.min(view.getUint8(2), 4);
@@ -86,7 +92,7 @@ export function parseSecurityRecord(bytes: Uint8Array): SecurityRecord {
     boardId: formatId(view.getUint32(4, true)),
     counter: view.getUint32(8, true),
     counterCapacity: view.getUint32(12, true),
-    lastVerdict: verdictByte === 0 ? 'none' : (SECURITY_VERDICTS[verdictByte - 1] ?? 'unknown'),
+    lastVerdict: verdictByte === 0 ? 'none' : (SIGNATURE_VERDICTS[verdictByte - 1] ?? 'unknown'),
   };
 }
 
@@ -104,7 +110,7 @@ export interface SignedImageFacts {
  * trailer when the host knows the image.
  */
 export interface SignatureRefusal {
-  readonly verdict: Exclude<SecurityVerdict, 'valid'>;
+  readonly verdict: Exclude<SignatureVerdict, 'valid'>;
   readonly record: SecurityRecord;
   /** Undefined for an unsigned image or when the host did not know which image it was. */
   readonly image?: SignedImageFacts | undefined;
