@@ -4,7 +4,7 @@
  */
 import { formatVersion, readStamp, STAMP_MAGIC } from '@stm32dfu/image-tools';
 import { type BoardLayout, getLayout } from '@stm32dfu/layout';
-import { type DfuDevice, upload } from '@stm32dfu/protocol';
+import { type DfuDevice, type SecurityRecord, upload } from '@stm32dfu/protocol';
 import {
   type BoardSummary,
   summarize,
@@ -13,7 +13,7 @@ import {
 } from '@stm32dfu/transport-webusb';
 import type { UsbDeviceLike } from '@stm32dfu/usb-device';
 import { createVirtualBoard, type VirtualBoard } from '@stm32dfu/virtual-board';
-import { readSecurityRecord, type SecurityRecord } from './security.js';
+import { readBoardSecurity } from './security.js';
 import { loadFlash, loadOtp, saveFlash, saveKeys, saveOtp } from './storage.js';
 
 export const BOARD_ID = 'blackpill-f411';
@@ -108,11 +108,11 @@ async function security(
   mode: BoardSummary['mode'],
   dfu?: DfuDevice,
 ): Promise<BoardInfo['security']> {
-  if (dfu) return (await readSecurityRecord(dfu)) ?? 'none';
+  if (dfu) return (await readBoardSecurity(dfu)) ?? 'none';
   if (mode !== 'dfu') return 'unknown';
   const opened = await connection.transport.open(connection.device);
   try {
-    return (await readSecurityRecord(opened)) ?? 'none';
+    return (await readBoardSecurity(opened)) ?? 'none';
   } finally {
     await opened.release();
   }

@@ -1,6 +1,6 @@
 import { readSignatureTrailer } from '@stm32dfu/image-tools';
 import { getLayout } from '@stm32dfu/layout';
-import { AbortError, DfuError } from '@stm32dfu/protocol';
+import { AbortError, DfuError, type SecurityRecord } from '@stm32dfu/protocol';
 import { WebUsbError, webUsbProblem } from '@stm32dfu/transport-webusb';
 import {
   BOARD_ID,
@@ -34,8 +34,7 @@ import { drawMemoryMap } from './memory-map.js';
 import {
   checkImageSignature,
   describeSecurity,
-  readSecurityRecord,
-  type SecurityRecord,
+  readBoardSecurity,
   type SignatureDecision,
 } from './security.js';
 import { canInstall, type InstallState, reduce } from './state.js';
@@ -328,7 +327,7 @@ async function runInstall(): Promise<void> {
       log,
       // The board is in its bootloader now: its record, then the page's check, before any write.
       beforeWrite: async (dfu) => {
-        const record = await readSecurityRecord(dfu);
+        const record = await readBoardSecurity(dfu);
         const verdict = await checkImageSignature(picked.image, {
           layout: current.layout,
           boardId: BOARD_ID,

@@ -1,10 +1,8 @@
 /**
  * Signed firmware in the page (docs/signed-firmware.md): the board's security record, read
- * with the bootloader's vendor request GET_SECURITY, and the check the page makes before
- * Install with Web Crypto (`verifySignature`), against the catalog's keys and the board's.
- *
- * The record is read here with one control transfer; @stm32dfu/protocol is getting its own
- * `readSecurity`, which this should use once it lands.
+ * with @stm32dfu/protocol's `DfuDevice.readSecurity()` (the bootloader's vendor request
+ * GET_SECURITY), and the check the page makes before Install with Web Crypto
+ * (`verifySignature`), against the catalog's keys and the board's.
  */
 import {
   computeKeyId,
@@ -14,74 +12,23 @@ import {
   verifySignature,
 } from '@stm32dfu/image-tools';
 import type { BoardLayout } from '@stm32dfu/layout';
-import type { DfuDevice } from '@stm32dfu/protocol';
+import { type DfuDevice, formatId, type SecurityRecord } from '@stm32dfu/protocol';
 
-/** bmRequestType 0xC1 (IN, vendor, interface), bRequest 0x53, 32 bytes. */
-const GET_SECURITY = 0x53;
-const RECORD_LENGTH = 32;
-
-/** The bootloader's security record (format 1). */
-export interface SecurityRecord {
-  /** Installs only images signed by one of its keys. */
-  readonly required: boolean;
-  readonly verifyAtBoot: boolean;
-  readonly uploadLocked: boolean;
-  readonly flashProtected: boolean;
-  /** The signature check is compiled into this bootloader. */
-  readonly checkBuiltIn: boolean;
-  /** Key ids (first word of SHA-256 of each raw public key). */
-  readonly keyIds: readonly number[];
-  /** The board id word signed images must carry. */
-  readonly boardWord: number;
-  /** Anti-rollback counter, and the highest it can record (0: none kept). */
-  readonly counter: number;
-  readonly counterCapacity: number;
-}
-
-/** Parse the 32-byte record; undefined for a format this page does not read. */
-export function parseSecurityRecord(bytes: DataView): SecurityRecord | undefined {
-  if (bytes.byteLength < RECORD_LENGTH || bytes.getUint8(0) !== 1) return undefined;
-  const flags = bytes.getUint8(1);
-  const count = Math.min(bytes.getUint8(2), 4);
-  const keyIds: number[] = [];
-  for (let i = 0; i < count; i++) keyIds.push(bytes.getUint32(16 + 4 * i, true));
-  return {
-    required: (flags & 0x01) !== 0,
-    verifyAtBoot: (flags & 0x02) !== 0,
-    uploadLocked: (flags & 0x04) !== 0,
-    flashProtected: (flags & 0x08) !== 0,
-    checkBuiltIn: (flags & 0x80) !== 0,
-    keyIds,
-    boardWord: bytes.getUint32(4, true),
-    counter: bytes.getUint32(8, true),
-    counterCapacity: bytes.getUint32(12, true),
-  };
-}
+/** The record format this page reads. */
+const RECORD_FORMAT = 1;
 
 /**
  * The record of a board in its bootloader, or undefined when it has none (ST's ROM, an
- * stm32dfu bootloader older than the request): they stall it.
+ * stm32dfu bootloader older than the request: they stall it), when it cannot be read, or in
+ * a format this page does not read.
  */
-export async function readSecurityRecord(dfu: DfuDevice): Promise<SecurityRecord | undefined> {
-  try {
-    const result = await dfu.usb.controlTransferIn(
-      {
-        requestType: 'vendor',
-        recipient: 'interface',
-        request: GET_SECURITY,
-        value: 0,
-        index: dfu.interfaceNumber,
-      },
-      RECORD_LENGTH,
-    );
-    if (result.status !== 'ok' || !result.data) return undefined;
-    return parseSecurityRecord(result.data);
-  } catch {
-    return undefined;
-  }
+export async function readBoardSecurity(dfu: DfuDevice): Promise<SecurityRecord | undefined> {
+  const record = await dfu.readSecurity().catch(() => undefined);
+  return record?.format === RECORD_FORMAT ? record : undefined;
 }
 
-export const keyIdText = (id: number) => `0x${id.toString(16).padStart(8, '0')}`;
+/** A key id (8 hex digits, as `stm32dfu keygen` prints it, or its word) as the page shows it. */
+export const keyIdText = (id: string | number) => `0x${typeof id === 'number' ? formatId(id) : id}`;
 
 /** The board card's line about signed firmware. */
 export function describeSecurity(record: SecurityRecord | undefined): string {
@@ -90,7 +37,7 @@ export function describeSecurity(record: SecurityRecord | undefined): string {
     record.counterCapacity > 0
       ? `security counter ${record.counter} of ${record.counterCapacity}`
       : 'no security counter';
-  if (!record.required) {
+  if (!record.signaturesRequired) {
     return record.checkBuiltIn
       ? `not required (signature check built in; ${counter})`
       : 'not required';
@@ -151,19 +98,20 @@ export async function checkImageSignature(
   const region = context.layout.partitions.application;
   const trailer = readSignatureTrailer(image, region);
   const { security } = context;
-  if (security?.required) {
+  if (security?.signaturesRequired) {
     // The board gives key ids only: the raw keys to check with are the catalog's that it holds.
     const known: Uint8Array[] = [];
-    const knownIds: number[] = [];
+    const knownIds: string[] = [];
     for (const key of context.catalogKeys) {
-      const id = await computeKeyId(key);
+      const id = formatId(await computeKeyId(key));
       if (security.keyIds.includes(id)) {
         known.push(key);
         knownIds.push(id);
       }
     }
-    if (trailer && security.keyIds.includes(trailer.keyId)) {
-      if (!knownIds.includes(trailer.keyId)) {
+    const trailerKeyId = trailer && formatId(trailer.keyId);
+    if (trailerKeyId && security.keyIds.includes(trailerKeyId)) {
+      if (!knownIds.includes(trailerKeyId)) {
         return {
           ok: false,
           verdict: 'unknown-key',
@@ -173,7 +121,8 @@ export async function checkImageSignature(
     }
     const result = await verifySignature(image, region, {
       publicKeys: known,
-      boardId: security.boardWord,
+      // The record gives the board id word in hex; verifySignature takes the word as a number.
+      boardId: Number.parseInt(security.boardId, 16),
       counter: security.counter,
       counterCapacity: security.counterCapacity,
     });

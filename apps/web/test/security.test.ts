@@ -7,14 +7,16 @@ import { SparseImage } from '@stm32dfu/image-tools';
 import { boardIdOf, keyIdOf, rawPublicKey, signImage } from '@stm32dfu/image-tools/node';
 import { syntheticApplication } from '@stm32dfu/image-tools/testing';
 import { getLayout } from '@stm32dfu/layout';
-import { describe, expect, test } from 'vitest';
-import { parseManifest } from '../src/catalog.ts';
 import {
-  checkImageSignature,
-  describeSecurity,
+  type DfuDevice,
+  formatId,
+  ProtocolError,
   parseSecurityRecord,
   type SecurityRecord,
-} from '../src/security.ts';
+} from '@stm32dfu/protocol';
+import { describe, expect, test } from 'vitest';
+import { parseManifest } from '../src/catalog.ts';
+import { checkImageSignature, describeSecurity, readBoardSecurity } from '../src/security.ts';
 
 const layout = getLayout('blackpill-f411');
 const region = layout.partitions.application;
@@ -32,15 +34,17 @@ const signed = (counter: number) =>
 
 function record(over: Partial<SecurityRecord> = {}): SecurityRecord {
   return {
-    required: true,
+    format: 1,
+    signaturesRequired: true,
     verifyAtBoot: false,
     uploadLocked: false,
     flashProtected: false,
     checkBuiltIn: true,
-    keyIds: [keyIdOf(key)],
-    boardWord: boardIdOf('blackpill-f411'),
+    keyIds: [formatId(keyIdOf(key))],
+    boardId: formatId(boardIdOf('blackpill-f411')),
     counter: 3,
     counterCapacity: 512,
+    lastVerdict: 'none',
     ...over,
   };
 }
@@ -68,8 +72,12 @@ describe('catalog keys', () => {
   });
 });
 
+/** A DfuDevice whose GET_SECURITY answers `answer` (protocol's `readSecurity`). */
+const answering = (answer: () => Promise<SecurityRecord | undefined>) =>
+  ({ readSecurity: answer }) as unknown as DfuDevice;
+
 describe('the security record', () => {
-  test('is read field by field, little-endian', () => {
+  test('is read with the protocol and shown on the board card', async () => {
     const bytes = new DataView(new ArrayBuffer(32));
     bytes.setUint8(0, 1);
     bytes.setUint8(1, 0x80 | 0x04 | 0x01);
@@ -79,22 +87,32 @@ describe('the security record', () => {
     bytes.setUint32(12, 512, true);
     bytes.setUint32(16, 0x11223344, true);
     bytes.setUint32(20, 0x55667788, true);
-    const parsed = parseSecurityRecord(bytes)!;
+    const parsed = await readBoardSecurity(
+      answering(async () => parseSecurityRecord(new Uint8Array(bytes.buffer))),
+    );
     expect(parsed).toMatchObject({
-      required: true,
+      signaturesRequired: true,
       uploadLocked: true,
       verifyAtBoot: false,
       checkBuiltIn: true,
-      keyIds: [0x11223344, 0x55667788],
-      boardWord: 0x45daa4b7,
+      keyIds: ['11223344', '55667788'],
+      boardId: '45daa4b7',
       counter: 7,
       counterCapacity: 512,
     });
     expect(describeSecurity(parsed)).toBe(
       'required: keys 0x11223344, 0x55667788; security counter 7 of 512; upload locked',
     );
-    bytes.setUint8(0, 2);
-    expect(parseSecurityRecord(bytes)).toBeUndefined();
+  });
+
+  test('is none for a stall, a failed read or a format the page does not read', async () => {
+    expect(await readBoardSecurity(answering(async () => undefined))).toBeUndefined();
+    const failed = answering(() => Promise.reject(new ProtocolError('PROTOCOL', 'short reply')));
+    expect(await readBoardSecurity(failed)).toBeUndefined();
+    expect(await readBoardSecurity(answering(async () => record({ format: 2 })))).toBeUndefined();
+    expect(describeSecurity(undefined)).toBe(
+      'no security record (this bootloader does not check signatures)',
+    );
   });
 });
 
@@ -116,7 +134,10 @@ describe('the check before Install', () => {
     );
     const foreign = await checkImageSignature(
       signed(3),
-      context({ security: record({ keyIds: [keyIdOf(other)] }), catalogKeys: [key, other] }),
+      context({
+        security: record({ keyIds: [formatId(keyIdOf(other))] }),
+        catalogKeys: [key, other],
+      }),
     );
     expect(foreign).toMatchObject({ ok: false, verdict: 'unknown-key' });
     const altered = signed(3).read(region.start, 4096 + 128, 0xff);
@@ -132,7 +153,7 @@ describe('the check before Install', () => {
   });
 
   test('without a locked board, a release must check with the catalog keys', async () => {
-    const unlocked = context({ security: record({ required: false }) });
+    const unlocked = context({ security: record({ signaturesRequired: false }) });
     expect((await checkImageSignature(signed(0), unlocked)).ok).toBe(true);
     const unsignedRelease = await checkImageSignature(app('2.0.0'), unlocked);
     expect(unsignedRelease.ok).toBe(false);
