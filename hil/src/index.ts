@@ -44,13 +44,7 @@ export {
   SkipScenario,
   scenarios,
 } from './scenarios/index.js';
-export {
-  checkPolicy,
-  otpCounter,
-  readSecurity,
-  SECURITY_FLAGS,
-  type SecurityRecord,
-} from './security.js';
+export { checkPolicy, otpCounter, requireSecurity } from './security.js';
 export {
   type BoardState,
   bootApplication,

@@ -8,7 +8,7 @@
  * virtual one) the OTP and flash are read too.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { crc32Stm32Words } from '@stm32dfu/image-tools';
+import { crc32Stm32Words, type SignatureVerdict } from '@stm32dfu/image-tools';
 import { sectorAt } from '@stm32dfu/layout';
 import {
   DFUSE_FIRST_DATA_BLOCK,
@@ -18,12 +18,13 @@ import {
   download,
   errFIRMWARE,
   errTARGET,
+  type SecurityRecord,
 } from '@stm32dfu/protocol';
 import type { RigSigning } from '../config.js';
 import { check, HilAssertionError } from '../errors.js';
 import { firmwareFiles, readFirmware, signed, stamped, tampered } from '../images.js';
 import type { Rig } from '../rig.js';
-import { checkPolicy, otpCounter, readSecurity, type SecurityRecord } from '../security.js';
+import { checkPolicy, otpCounter, requireSecurity } from '../security.js';
 import { type BoardState, currentState, enterBootloader, waitForState } from '../strategies.js';
 import { type Scenario, type ScenarioContext, SkipScenario } from './types.js';
 
@@ -63,7 +64,7 @@ const asImage = (rig: Rig, data: Uint8Array) => ({
 /** The board's security record, from the bootloader (entered by DETACH or reset). */
 async function enterAndRead(rig: Rig): Promise<{ dfu: DfuDevice; record: SecurityRecord }> {
   const dfu = await enterBootloader(rig);
-  return { dfu, record: await readSecurity(dfu) };
+  return { dfu, record: await requireSecurity(dfu) };
 }
 
 /** Enter the bootloader, check the board runs the config's policy, return its record. */
@@ -77,9 +78,9 @@ async function checkedRecord(context: ScenarioContext): Promise<SecurityRecord> 
 
 /** Skip when the board's counter has fewer than `steps` left (OTP is spent for good). */
 function requireCounterRoom(rig: Rig, record: SecurityRecord, steps: number): void {
-  if (record.capacity - record.counter < steps) {
+  if (record.counterCapacity - record.counter < steps) {
     throw new SkipScenario(
-      `rig ${rig.name}'s anti-rollback counter is at ${record.counter} of ${record.capacity} and this scenario raises it by up to ${steps}: the board's OTP is spent; give the rig a new board`,
+      `rig ${rig.name}'s anti-rollback counter is at ${record.counter} of ${record.counterCapacity} and this scenario raises it by up to ${steps}: the board's OTP is spent; give the rig a new board`,
     );
   }
 }
@@ -122,7 +123,7 @@ export const signedInstall: Scenario = {
     const before = await checkedRecord(context);
     requireCounterRoom(rig, before, 1);
     context.log(
-      `board policy as configured: ${signing.publicKeys.length} key(s), lockUpload ${signing.lockUpload}, verifyAtBoot ${signing.verifyAtBoot}; counter ${before.counter} of ${before.capacity}`,
+      `board policy as configured: ${signing.publicKeys.length} key(s), lockUpload ${signing.lockUpload}, verifyAtBoot ${signing.verifyAtBoot}; counter ${before.counter} of ${before.counterCapacity}`,
     );
     const counter = before.counter + 1;
     // Download, then manifest by hand so the verdict is read before the bus reset starts the
@@ -133,8 +134,11 @@ export const signedInstall: Scenario = {
     await dfu.setAddress(base, undefined, 'leave');
     const manifested = await dfu.endDownload(DFUSE_FIRST_DATA_BLOCK);
     check(manifested.end === 'idle', `manifestation ended ${manifested.end}, not back in dfuIDLE`);
-    const record = await readSecurity(dfu);
-    check(record.verdict === 'valid', `the board's verdict is ${record.verdict}, not valid`);
+    const record = await requireSecurity(dfu);
+    check(
+      record.lastVerdict === 'valid',
+      `the board's verdict is ${record.lastVerdict}, not valid`,
+    );
     check(
       record.counter === counter,
       `the board's counter is ${record.counter} after installing an image signed at ${counter}: it was not raised`,
@@ -170,7 +174,7 @@ async function evidence(rig: Rig): Promise<string> {
 
 interface Refusal {
   readonly what: string;
-  readonly verdict: string;
+  readonly verdict: Exclude<SignatureVerdict, 'valid'>;
   readonly image: (rig: Rig, counter: number) => Uint8Array;
 }
 
@@ -235,11 +239,11 @@ export const signedRefusals: Scenario = {
             `the download failed, but not with the bootloader's refusal (errFIRMWARE at manifestation): ${(error as Error).message}`,
           );
         }
-        const after = await readSecurity(dfu);
+        const after = await requireSecurity(dfu);
         await dfu.release();
         check(
-          after.verdict === refusal.verdict,
-          `the board's verdict is ${after.verdict}, expected ${refusal.verdict}`,
+          after.lastVerdict === refusal.verdict,
+          `the board's verdict is ${after.lastVerdict}, expected ${refusal.verdict}`,
         );
         check(after.counter === counter, `the counter moved from ${counter} to ${after.counter}`);
         check(
@@ -267,7 +271,7 @@ export const signedRefusals: Scenario = {
           otp = ', OTP unchanged';
         }
         context.log(
-          `${refusal.what}: refused (errFIRMWARE, verdict ${after.verdict}); in the bootloader after ${cycleName(rig)}; counter ${counter}${otp}`,
+          `${refusal.what}: refused (errFIRMWARE, verdict ${after.lastVerdict}); in the bootloader after ${cycleName(rig)}; counter ${counter}${otp}`,
         );
       } catch (error) {
         failures.push(`${refusal.what}: ${(error as Error).message}`);
