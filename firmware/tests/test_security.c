@@ -2,7 +2,7 @@
  * vectors (packages/image-tools/fixtures/signature-vectors.txt): the anti-rollback counter in
  * OTP (the verdicts the host's checkSignature gives, the thermometer's bytes, power cuts
  * during every OTP byte and between counter and magic word, nothing lowers it), the
- * GET_SECURITY record byte for byte (the bytes packages/image-tools/test/
+ * GET_SECURITY record byte for byte (the bytes packages/protocol/test/
  * security-record.test.ts decodes), the upload lock-down and the check at every boot.
  *
  * The tests change bl_profile_stm32dfu (built with STM32DFU_RUNTIME_PROFILE: boot_decide
