@@ -199,12 +199,8 @@ uint32_t flash_stamp_check_us(void) {
   const uint32_t length = stamped_length();
   uint32_t us = length == 0u ? 0u : flash_crc_us(length);
   if (flash.profile->signing_required) {
-    /* docs/signature-cost.md, Cortex-M4 at -Os: SHA-256 6,587 instructions per 64 bytes,
-     * Ed25519 verify up to 38 M, at up to 1.7 cycles each. In whole microseconds at SYSCLK;
-     * the sum stays below 2^32 for any image that fits the flash. */
-    const uint32_t mhz = STM32DFU_SYSCLK_HZ / 1000000u;
-    const uint32_t instructions = (length / 64u + 1u) * 6587u + 38000000u;
-    us += (uint32_t)(((uint64_t)instructions * 17u) / (10u * (mhz == 0u ? 1u : mhz)));
+    /* The check runs at SYSCLK in DFU mode (bootloader.h, docs/signature-cost.md). */
+    us += bl_signature_check_us(length, STM32DFU_SYSCLK_HZ / 1000000u);
   }
   return us;
 }

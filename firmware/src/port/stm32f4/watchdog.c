@@ -8,6 +8,7 @@
  * system reset puts every register outside the backup domain back to its reset value;
  * the IWDG is not in the backup domain, and RCC_CSR.LSION is cleared with it).
  */
+#include "bootloader.h"
 #include "iwdg_plan.h"
 #include "port.h"
 #include "stm32f4_regs.h"
@@ -42,7 +43,14 @@ static const iwdg_ops_t watchdog_ops = {
 
 iwdg_adoption_t watchdog_init(void) {
   iwdg_setting_t planned;
-  if (!iwdg_plan_for_blocking(flash_longest_erase_ms(), &planned)) {
+  uint32_t longest_ms = flash_longest_erase_ms();
+#if STM32DFU_SIGNING_VERIFY_AT_BOOT
+  /* The boot decision checks the whole application's signature on the 16 MHz reset clock:
+   * up to 9.4 s for 480 kB, longer than any erase (docs/signature-cost.md). */
+  const uint32_t check_ms = bl_signature_check_us(STM32DFU_APP_SIZE, PORT_HSI_HZ / 1000000u) / 1000u + 1u;
+  if (check_ms > longest_ms) longest_ms = check_ms;
+#endif
+  if (!iwdg_plan_for_blocking(longest_ms, &planned)) {
     /* Cannot happen with the F4's sectors (2 s); keep the reset configuration. */
     planned = watchdog_setting;
   }

@@ -54,7 +54,7 @@ else
   echo "note: $cc cannot link the address/undefined sanitizers; testing without them" >&2
 fi
 
-if build test_iwdg_plan -I "$port" "$port/iwdg_plan.c" "$tests/test_iwdg_plan.c"; then
+if build test_iwdg_plan -I "$port" -I src/core "$port/iwdg_plan.c" "$tests/test_iwdg_plan.c"; then
   "$work/test_iwdg_plan" || status=1
 fi
 

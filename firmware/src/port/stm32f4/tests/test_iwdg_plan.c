@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bootloader.h"
 #include "iwdg_plan.h"
 
 static unsigned passed, failed;
@@ -107,6 +108,28 @@ static void test_bootloader_plan(void) {
          "%u ms at 17 kHz\n",
          plan.prescaler, plan.reload, iwdg_timeout_us_min(plan, 47u) / 1000u, iwdg_timeout_us_max(plan, 32u) / 1000u,
          (iwdg_timeout_us_max(plan, 17u) + 999u) / 1000u);
+}
+
+/* A board that verifies at every boot checks a whole 480 kB application on the 16 MHz reset
+ * clock under the watchdog it adopted: the plan must outlast that too (watchdog.c). */
+static void test_verify_at_boot_plan(void) {
+  const uint32_t check_ms = bl_signature_check_us(480u * 1024u, 16u) / 1000u + 1u;
+  if (check_ms < 9000u || check_ms > 10000u) {
+    problem("the 480 kB check at 16 MHz is estimated at %u ms, not the 9-10 s measured", check_ms);
+  }
+  iwdg_setting_t plan;
+  if (!iwdg_plan_for_blocking(check_ms, &plan)) {
+    problem("no watchdog setting outlasts a %u ms signature check twice", check_ms);
+    return;
+  }
+  for (uint32_t khz = IWDG_LSI_KHZ_MIN; khz <= IWDG_LSI_KHZ_MAX; khz++) {
+    if (iwdg_timeout_us_min(plan, khz) / 1000u < 2u * check_ms) {
+      problem("at %u kHz the timeout is %u ms, under twice the %u ms check", khz,
+              iwdg_timeout_us_min(plan, khz) / 1000u, check_ms);
+    }
+  }
+  printf("note: verify-at-boot watchdog for a %u ms check: PR %u RLR %u = %u ms at 47 kHz\n", check_ms,
+         plan.prescaler, plan.reload, iwdg_timeout_us_min(plan, 47u) / 1000u);
 }
 
 /* The shortest guaranteed-enough setting by trying all 7 × 4096 of them. */
@@ -359,6 +382,8 @@ int main(void) {
       test_reset_configuration);
   run("iwdg: the bootloader's timeout outlasts twice a 2 s erase at every LSI from 17 to 47 kHz",
       test_bootloader_plan);
+  run("iwdg: on a board that verifies at boot, the timeout outlasts twice a 480 kB signature check at 16 MHz",
+      test_verify_at_boot_plan);
   run("iwdg: the chosen setting is the shortest enough one (exhaustive over all 7 x 4096)", test_shortest_setting);
   run("iwdg: timeouts longer than 256 x 4096 LSI cycles are refused", test_impossible_requests);
   run("iwdg: software option: the watchdog is not touched", test_software_option_untouched);
