@@ -1,7 +1,9 @@
 /**
  * <stm32dfu-install manifest="https://…/manifest.json" channel="stable" board="blackpill-f411">
  * One button that installs the channel's latest release on a board over WebUSB: the file's
- * SHA-256 is checked first, a running application is detached, the app is started after.
+ * SHA-256 is checked first, a running application is detached, the signature is checked as the
+ * page checks it (the board's security record and the catalog's keys) before anything is
+ * written, the app is started after.
  * Cancel leaves the board in the bootloader; pressing the button again finishes the install
  * on the same board without a new chooser.
  */
@@ -13,6 +15,7 @@ import type { Connection } from './board.js';
 import { type Channel, fetchVerified, loadCatalog, releasesFor } from './catalog.js';
 import { describeError, loadImage } from './image.js';
 import { formatRate, install, PHASE_TEXT, summarizeResult } from './install.js';
+import { checkBeforeWrite } from './security.js';
 
 const STYLE = `
 :host { display: inline-block; font-family: system-ui, sans-serif; }
@@ -107,6 +110,15 @@ export class Stm32dfuInstall extends HTMLElement {
       this.#progress.hidden = false;
       const { result } = await install(connection, chosen.image, {
         signal: abort.signal,
+        // With the board in its bootloader: refuse what it would refuse, before any write.
+        beforeWrite: async (dfu) => {
+          await checkBeforeWrite(dfu, chosen.image, {
+            layout,
+            boardId,
+            catalogKeys: catalog.keys,
+            fromCatalog: true,
+          });
+        },
         onProgress: (p) => {
           this.#progress.max = p.bytesTotal || 1;
           this.#progress.value = p.bytesDone;

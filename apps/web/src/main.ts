@@ -32,10 +32,11 @@ import {
 } from './install.js';
 import { drawMemoryMap } from './memory-map.js';
 import {
+  checkBeforeWrite,
   checkImageSignature,
   describeSecurity,
-  readBoardSecurity,
   type SignatureDecision,
+  SignatureRefused,
 } from './security.js';
 import { canInstall, type InstallState, reduce } from './state.js';
 import { loadKeys } from './storage.js';
@@ -327,17 +328,13 @@ async function runInstall(): Promise<void> {
       log,
       // The board is in its bootloader now: its record, then the page's check, before any write.
       beforeWrite: async (dfu) => {
-        const record = await readBoardSecurity(dfu);
-        const verdict = await checkImageSignature(picked.image, {
+        checked = await checkBeforeWrite(dfu, picked.image, {
           layout: current.layout,
           boardId: BOARD_ID,
           catalogKeys: catalog?.keys ?? [],
           fromCatalog: picked.fromCatalog,
-          security: record,
         });
-        checked = { record, decision: verdict };
-        if (record) knownSecurity = { record, when: '' };
-        if (!verdict.ok) throw new SignatureRefused(verdict.text);
+        if (checked.record) knownSecurity = { record: checked.record, when: '' };
       },
       onProgress: (progress) => dispatch({ type: 'progress', progress }),
     });
@@ -364,6 +361,8 @@ async function runInstall(): Promise<void> {
     drawMap(result.plan);
     render(); // Compare with the board shows now that the application runs.
   } catch (error) {
+    if (error instanceof SignatureRefused && error.record)
+      knownSecurity = { record: error.record, when: '' };
     if (connection) await keepVirtualFlash(connection).catch(() => {});
     fail(error);
     await describe();
@@ -373,11 +372,6 @@ async function runInstall(): Promise<void> {
   } finally {
     abort = undefined;
   }
-}
-
-/** The page's signature check refused the image with the board in its bootloader. */
-class SignatureRefused extends Error {
-  override readonly name = 'SignatureRefused';
 }
 
 function imageCounter(image: ChosenImage): number | undefined {

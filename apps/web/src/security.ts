@@ -168,3 +168,31 @@ export async function checkImageSignature(
   }
   return { ok: true, text: 'Not signed.' };
 }
+
+/** The check refused the image with the board in its bootloader: `message` is the decision's text. */
+export class SignatureRefused extends Error {
+  override readonly name = 'SignatureRefused';
+  constructor(
+    readonly decision: SignatureDecision,
+    /** The board's record the check was made with. */
+    readonly record: SecurityRecord | undefined,
+  ) {
+    super(decision.text);
+  }
+}
+
+/**
+ * The check just before writing (install's `beforeWrite`), as the page and the
+ * `<stm32dfu-install>` element make it: the board's record, read now that it is in its
+ * bootloader, then `checkImageSignature` with it. Throws SignatureRefused on a refusal.
+ */
+export async function checkBeforeWrite(
+  dfu: DfuDevice,
+  image: SparseImage,
+  context: Omit<SignatureContext, 'security'>,
+): Promise<{ readonly record: SecurityRecord | undefined; readonly decision: SignatureDecision }> {
+  const record = await readBoardSecurity(dfu);
+  const decision = await checkImageSignature(image, { ...context, security: record });
+  if (!decision.ok) throw new SignatureRefused(decision, record);
+  return { record, decision };
+}

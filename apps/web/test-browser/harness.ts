@@ -125,6 +125,18 @@ export function standInState(page: Page) {
 }
 
 /**
+ * SHA-256 of the stand-in board's flash: the same before and after when nothing was written.
+ * The stand-in starts with the page's first use of `navigator.usb`, here if none came yet.
+ */
+export function standInFlash(page: Page): Promise<string | undefined> {
+  return page.evaluate(async () => {
+    const { usb } = navigator as unknown as { usb: { getDevices(): Promise<unknown> } };
+    await usb.getDevices();
+    return (await window.__standIn)?.flashSha256();
+  });
+}
+
+/**
  * msw's service worker in `page`, answering `answers` by path. The page's fetches wait until
  * the worker is up, and the app's own service worker is not registered (one worker per scope).
  */

@@ -3,14 +3,10 @@
  * page's own signature check (Web Crypto, image-tools' verifySignature in the bundle) before
  * anything is written, and the board's anti-rollback counter on the board card.
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { SparseImage } from '@stm32dfu/image-tools';
-import { keyIdOf, rawPublicKey, signImage } from '@stm32dfu/image-tools/node';
 import type { Page } from 'playwright-core';
 import { describe, expect, test } from 'vitest';
 import {
-  APP_START,
   base64,
   browserAndApp,
   dist,
@@ -21,23 +17,7 @@ import {
   useMsw,
 } from './harness.ts';
 import type { MockedAnswer } from './pages/msw-page.ts';
-
-const REGION = { start: APP_START, size: 480 * 1024 };
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const idText = (key: Uint8Array) => `0x${keyIdOf(key).toString(16).padStart(8, '0')}`;
-
-// The product's key for these tests, made here (a test key, never a product's).
-const { privateKey } = generateKeyPairSync('ed25519');
-const publicKey = rawPublicKey(privateKey);
-
-function signed(version: string, counter: number, seed: number): Uint8Array {
-  const image = signImage(SparseImage.fromBytes(APP_START, makeApp(8192, version, seed)), REGION, {
-    privateKey,
-    securityCounter: counter,
-    boardId: 'blackpill-f411',
-  });
-  return image.read(APP_START, image.end - APP_START, 0xff);
-}
+import { file, idText, manifest, publicKey, release, signed } from './signed-fixtures.ts';
 
 const v100 = signed('1.0.0', 1, 11);
 const v110 = signed('1.1.0', 2, 12);
@@ -46,33 +26,12 @@ const v110 = signed('1.1.0', 2, 12);
 const v120 = signed('1.2.0', 3, 13);
 v120[4000] = (v120[4000] ?? 0) ^ 0x01;
 
-const build = (path: string, bytes: Uint8Array) => ({
-  path,
-  format: 'binary',
-  address: APP_START,
-  size: bytes.length,
-  sha256: sha256(bytes),
-});
-const release = (version: string, bytes: Uint8Array) => ({
-  version,
-  channel: 'stable',
-  date: '2025-04-01',
-  notes: `Widget ${version}, signed.`,
-  builds: { 'blackpill-f411': [build(`widget-${version}.bin`, bytes)] },
-});
-const file = (bytes: Uint8Array): MockedAnswer => ({
-  base64: base64(bytes),
-  type: 'application/octet-stream',
-});
 const answers: Record<string, MockedAnswer> = {
-  '/releases/signed/manifest.json': {
-    text: JSON.stringify({
-      schema: 1,
-      product: 'Widget',
-      keys: [Buffer.from(publicKey).toString('hex')],
-      releases: [release('1.0.0', v100), release('1.1.0', v110), release('1.2.0', v120)],
-    }),
-  },
+  '/releases/signed/manifest.json': manifest([
+    release('1.0.0', v100),
+    release('1.1.0', v110),
+    release('1.2.0', v120),
+  ]),
   '/releases/signed/widget-1.0.0.bin': file(v100),
   '/releases/signed/widget-1.1.0.bin': file(v110),
   '/releases/signed/widget-1.2.0.bin': file(v120),

@@ -12,12 +12,19 @@ export interface StandInOptions {
   readonly appAddress?: number;
   /** Extra real time per control transfer, so an install lasts long enough to cancel. */
   readonly transferDelayMs?: number;
+  /**
+   * Lock the board with these raw Ed25519 public keys (64 hex digits each), as a chip built
+   * with them: it installs only images signed by one of them and refuses rolled-back ones.
+   */
+  readonly signingKeys?: readonly string[];
 }
 
 export interface StandIn {
   readonly board: VirtualBoard;
   /** How many times the page opened the chooser. */
   readonly chooserOpened: number;
+  /** SHA-256 of the board's whole flash (hex): unchanged when nothing was written. */
+  flashSha256(): Promise<string>;
   getDevices(): Promise<UsbDeviceLike[]>;
   requestDevice(options: { filters: unknown[] }): Promise<UsbDeviceLike>;
   addEventListener(type: 'connect' | 'disconnect', listener: UsbConnectionListener): void;
@@ -27,7 +34,11 @@ export interface StandIn {
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function createStandIn(options: StandInOptions = {}): Promise<StandIn> {
-  const board = await createVirtualBoard({ board: 'blackpill-f411', powered: false });
+  const board = await createVirtualBoard({
+    board: 'blackpill-f411',
+    powered: false,
+    ...(options.signingKeys ? { signing: { keys: options.signingKeys, required: true } } : {}),
+  });
   if (options.appBase64) {
     const app = Uint8Array.from(atob(options.appBase64), (c) => c.charCodeAt(0));
     board.flash.set(app, (options.appAddress ?? 0x08008000) - board.flashBase);
@@ -71,6 +82,10 @@ export async function createStandIn(options: StandInOptions = {}): Promise<Stand
     board,
     get chooserOpened() {
       return chooserOpened;
+    },
+    flashSha256: async () => {
+      const digest = await crypto.subtle.digest('SHA-256', board.flash.slice());
+      return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
     },
     getDevices: async () => (await board.usb.getDevices()).map(wrap),
     requestDevice: async () => {
