@@ -77,15 +77,26 @@ int main(void) {
     hal_system_reset();
   }
   /* Decide on the reset clock, before clocks or USB exist, so a jump leaves nothing to undo
-   * but the console. */
+   * but the console. A board that checks the application's signature at every boot raises
+   * the clock first: the check runs six times faster at SYSCLK than at 16 MHz (docs/
+   * signature-cost.md), and the jump puts the clock tree back to its reset state (jump.c).
+   * Without the crystal the check runs on HSI, slower, and DFU mode reports the clock. */
+#if STM32DFU_SIGNING_VERIFY_AT_BOOT && !STM32DFU_EMULATED
+  const hal_status_t early_clock = clock_init_pll();
+#else
+  const hal_status_t early_clock = HAL_ERR_SEQUENCE; /* not raised: the reset clock */
+#endif
   bool crc_unit = crc_init();
   boot_verdict_t verdict = boot_decide();
-  uart_init(PORT_HSI_HZ);
+  uart_init(clock_pclk2_hz());
   report_watchdog(watchdog);
   if (protect) {
     uart_write(protect_states[protection]);
   }
   uart_write(crc_unit ? "crc: CRC unit\r\n" : "crc: software\r\n");
+  if (STM32DFU_SIGNING_VERIFY_AT_BOOT && !STM32DFU_EMULATED && early_clock != HAL_OK) {
+    uart_write("clock: HSE/PLL did not start, the signature was checked at 16 MHz\r\n");
+  }
   report_verdict(verdict);
   if (verdict == BOOT_JUMP) {
     uart_write("jump to ");
@@ -97,6 +108,7 @@ int main(void) {
 #if STM32DFU_EMULATED
   /* QEMU models no RCC, flash interface or OTG_FS: report what DFU mode would start with
    * (the boot-request word as boot_decide left it) and end the run. */
+  (void)early_clock;
   uint32_t magic = 0u;
   uint32_t check = 0u;
   hal_boot_request_read(&magic, &check);
@@ -109,7 +121,9 @@ int main(void) {
   semihosting_exit(true);
 #else
   led_init();
-  hal_status_t clock = clock_init_pll();
+  /* RCC_PLLCFGR cannot change while the PLL runs the system (RM0383 §6.3): keep it when the
+   * boot check already raised the clock. */
+  hal_status_t clock = early_clock == HAL_OK ? HAL_OK : clock_init_pll();
   if (clock != HAL_OK) {
     /* Without HSE there is no accurate 48 MHz for USB: show the error pattern and stop. */
     uart_write("clock: HSE/PLL did not start, DFU mode unavailable\r\n");
