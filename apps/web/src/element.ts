@@ -3,7 +3,8 @@
  * One button that installs the channel's latest release on a board over WebUSB: the file's
  * SHA-256 is checked first, a running application is detached, the signature is checked as the
  * page checks it (the board's security record and the catalog's keys) before anything is
- * written, the app is started after.
+ * written, the app is started after. A refusal writes nothing and leaves the board as it was:
+ * an application that was running is started again, a board found in the bootloader stays.
  * Cancel leaves the board in the bootloader; pressing the button again finishes the install
  * on the same board without a new chooser.
  */

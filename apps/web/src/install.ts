@@ -12,6 +12,8 @@ import {
   planFlash,
 } from '@stm32dfu/protocol';
 import { type Connection, refresh } from './board.js';
+import { describeError } from './image.js';
+import { SignatureRefused } from './security.js';
 
 export type InstallPhase = 'connecting' | 'comparing' | 'erase' | 'write' | 'verify' | 'starting';
 
@@ -43,7 +45,9 @@ export interface InstallOptions {
   readonly full?: boolean;
   /**
    * Runs with the board in its bootloader, before anything is erased or written: throwing
-   * stops the install with the board unchanged (the page's signature check).
+   * stops the install with the board unchanged (the page's signature check). A board this
+   * install sent into the bootloader is sent back to its application first (`restoreBoard`);
+   * a `SignatureRefused` then says so in its message.
    */
   readonly beforeWrite?: (dfu: DfuDevice) => Promise<void>;
 }
@@ -61,19 +65,54 @@ const PHASE: Record<ProgressEvent['phase'], InstallPhase> = {
   verify: 'verify',
 };
 
-/** Opens the board in DFU mode (detaching a running application), logging what it does. */
+/**
+ * Opens the board in DFU mode (detaching a running application), logging what it does;
+ * `detached` says the application was running and is in the bootloader now.
+ */
 export async function openForInstall(
   connection: Connection,
   options: InstallOptions,
-): Promise<DfuDevice> {
+): Promise<{ readonly dfu: DfuDevice; readonly detached: boolean }> {
   const { transport } = connection;
+  let detached = false;
   const dfu = await transport.openBootloader(connection.device, {
     ...(options.signal ? { signal: options.signal } : {}),
-    onDetach: () =>
-      options.log?.('the application is running: sending it into the bootloader (DETACH)'),
+    onDetach: () => {
+      detached = true;
+      options.log?.('the application is running: sending it into the bootloader (DETACH)');
+    },
   });
   connection.device = dfu.usb;
-  return dfu;
+  return { dfu, detached };
+}
+
+/**
+ * The board as it was before an install that stopped before writing: one this install sent
+ * into the bootloader leaves it again (the bootloader's own leave, as `stm32dfu flash` does
+ * after a refusal: it starts the installed image only if that passes its boot checks, and
+ * otherwise refuses and stays); one found in the bootloader stays there. Flash is never
+ * touched. True when the application runs again.
+ */
+async function restoreBoard(
+  connection: Connection,
+  dfu: DfuDevice,
+  detached: boolean,
+  log: (line: string) => void,
+): Promise<boolean> {
+  if (detached) {
+    try {
+      await dfu.leave({ usb: connection.transport.usb });
+      log('nothing was written: the application it was running was started again');
+      await refresh(connection).catch(() => {});
+      return true;
+    } catch (error) {
+      log(
+        `nothing was written; the application was not started again (${describeError(error)}): the board stays in the bootloader`,
+      );
+    }
+  }
+  await dfu.release().catch(() => {});
+  return false;
 }
 
 /** Which sectors the image would change on this board, without writing anything. */
@@ -133,7 +172,7 @@ export async function install(
     rate: undefined,
     etaSeconds: undefined,
   });
-  const dfu = await openForInstall(connection, options);
+  const { dfu, detached } = await openForInstall(connection, options);
   log(
     `bootloader open: serial ${dfu.serialNumber ?? 'none'}, transfer size ${dfu.transferSize} bytes`,
   );
@@ -141,8 +180,10 @@ export async function install(
     try {
       await options.beforeWrite(dfu);
     } catch (error) {
-      await dfu.release().catch(() => {});
-      throw error;
+      const restarted = await restoreBoard(connection, dfu, detached, log);
+      throw restarted && error instanceof SignatureRefused
+        ? error.withApplicationRestarted()
+        : error;
     }
   }
   try {

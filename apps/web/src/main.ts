@@ -173,7 +173,7 @@ async function compareWithBoard(): Promise<void> {
   $<HTMLButtonElement>('compare').disabled = true;
   try {
     await previewing;
-    const dfu = await openForInstall(connection, { log });
+    const { dfu } = await openForInstall(connection, { log });
     info = await describeBoard(connection, dfu).catch(() => info);
     await dfu.release();
     showBoard();

@@ -85,6 +85,14 @@ const ADVICE: Record<Exclude<SignatureVerdict, 'valid'>, string> = {
 };
 
 const NOTHING_WRITTEN = 'Nothing was written to the board.';
+const RESTARTED = 'Nothing was written to the board; its application was started again.';
+
+/** A refusal's text once the application the board ran before the check runs again. */
+function restartedText(text: string): string {
+  return text.endsWith(NOTHING_WRITTEN)
+    ? `${text.slice(0, -NOTHING_WRITTEN.length)}${RESTARTED}`
+    : `${text} Its application was started again.`;
+}
 
 /**
  * The page's check of an image's signature before Install: against the board's record when it
@@ -169,15 +177,25 @@ export async function checkImageSignature(
   return { ok: true, text: 'Not signed.' };
 }
 
-/** The check refused the image with the board in its bootloader: `message` is the decision's text. */
+/**
+ * The check refused the image with the board in its bootloader: `message` is the decision's
+ * text, which also says so when the application the board ran was started again.
+ */
 export class SignatureRefused extends Error {
   override readonly name = 'SignatureRefused';
   constructor(
     readonly decision: SignatureDecision,
     /** The board's record the check was made with. */
     readonly record: SecurityRecord | undefined,
+    /** The install sent the board back to the application it was running (nothing written). */
+    readonly applicationRestarted = false,
   ) {
-    super(decision.text);
+    super(applicationRestarted ? restartedText(decision.text) : decision.text);
+  }
+
+  /** The same refusal, once the board runs its application again. */
+  withApplicationRestarted(): SignatureRefused {
+    return new SignatureRefused(this.decision, this.record, true);
   }
 }
 

@@ -177,7 +177,8 @@ describe.skipIf(skipBrowser)('signed firmware in the page', () => {
     const installed = await keptFlash(page);
 
     // After a reload the board is still locked (its keys and OTP kept) and runs 1.1.0: the page
-    // cannot read its counter until Install sends it into the bootloader, then refuses 1.0.0.
+    // cannot read its counter until Install sends it into the bootloader, then refuses 1.0.0
+    // and starts 1.1.0 again.
     await open();
     expect(await page.getByLabel(/Locked: the virtual board/).isChecked()).toBe(true);
     await page.getByRole('button', { name: 'Start the virtual board' }).click();
@@ -193,16 +194,21 @@ describe.skipIf(skipBrowser)('signed firmware in the page', () => {
     await expect
       .poll(() => page.textContent('#status'), { timeout: 20_000 })
       .toBe(
-        "The board requires firmware signed with its keys and would refuse this image: The image's security counter is 1, below the board's 2: the board refuses older firmware (anti-rollback). Install a newer release. Nothing was written to the board.",
+        "The board requires firmware signed with its keys and would refuse this image: The image's security counter is 1, below the board's 2: the board refuses older firmware (anti-rollback). Install a newer release. Nothing was written to the board; its application was started again.",
       );
-    expect(await page.textContent('#dev-mode')).toBe('bootloader (DFU mode)');
+    await expect.poll(() => page.textContent('#dev-mode')).toBe('application running');
     await expect.poll(() => page.textContent('#image-error')).toMatch(/below the board's 2/);
     expect(await page.textContent('#signature')).toBe('');
     expect(await installButton(page).isDisabled()).toBe(true);
     expect(await page.textContent('#dev-app')).toBe('version 1.1.0');
     expect(await page.textContent('#dev-security')).toMatch(/security counter 2 of 512$/);
     const log = (await page.textContent('#log')) ?? '';
-    expect(log.slice(log.indexOf('bootloader open'))).not.toMatch(/erase:|write:/);
+    const sinceOpen = log.slice(log.indexOf('bootloader open'));
+    expect(sinceOpen).not.toMatch(/erase:|write:/);
+    expect(sinceOpen).toContain(
+      'nothing was written: the application it was running was started again',
+    );
+    expect(sinceOpen).toContain('virtual board: the bootloader started the application');
     expect(await keptFlash(page)).toBe(installed);
     await page.screenshot({ path: `${shots}44-rolled-back-refused.png`, fullPage: true });
     await context.close();
