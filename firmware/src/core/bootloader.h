@@ -122,11 +122,11 @@ uint32_t bl_crc_stm32_memory(uint32_t crc, uint32_t address, uint32_t length);
 
 /* An upper estimate of the signature check — SHA-256 of `length` bytes and one Ed25519
  * verify — in microseconds at `mhz`: docs/signature-cost.md's Cortex-M4 instruction counts
- * at -Os (6,587 per 64-byte SHA-256 block, at most 38 M for the verify) at 1.7 cycles each,
+ * at -Os (2,476 per 64-byte SHA-256 block, at most 38 M for the verify) at 1.7 cycles each,
  * the top of its measured range. Manifestation announces it in bwPollTimeout; a port plans
  * its watchdog for it when the board verifies at every boot. */
 static inline uint32_t bl_signature_check_us(uint32_t length, uint32_t mhz) {
-  const uint64_t instructions = (uint64_t)(length / 64u + 1u) * 6587u + 38000000u;
+  const uint64_t instructions = (uint64_t)(length / 64u + 1u) * 2476u + 38000000u;
   return (uint32_t)((instructions * 17u) / (10u * (mhz == 0u ? 1u : mhz)));
 }
 

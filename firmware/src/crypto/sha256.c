@@ -14,33 +14,60 @@ static const uint32_t round_constants[64] = {
     0x748f82eeu, 0x78a5636fu, 0x84c87814u, 0x8cc70208u, 0x90befffau, 0xa4506cebu, 0xbef9a3f7u, 0xc67178f2u,
 };
 
-static uint32_t rotr(uint32_t x, unsigned n) { return (x >> n) | (x << (32u - n)); }
+/* FIPS 180-4 §4.1.2. Written as shifts so that the compiler emits one ROR (or an operand
+ * rotated for free, as in `eor r0, r1, r2, ror #6`) per rotation on the Cortex-M4. */
+#define ROTR(x, n) (((x) >> (n)) | ((x) << (32u - (n))))
+#define BIG_SIGMA0(x) (ROTR(x, 2) ^ ROTR(x, 13) ^ ROTR(x, 22))
+#define BIG_SIGMA1(x) (ROTR(x, 6) ^ ROTR(x, 11) ^ ROTR(x, 25))
+#define SMALL_SIGMA0(x) (ROTR(x, 7) ^ ROTR(x, 18) ^ ((x) >> 3))
+#define SMALL_SIGMA1(x) (ROTR(x, 17) ^ ROTR(x, 19) ^ ((x) >> 10))
 
-static void compress(uint32_t state[8], const uint8_t block[64]) {
-  uint32_t w[16];
-  uint32_t v[8];
-  for (unsigned i = 0; i < 16u; i++) {
-    w[i] = ((uint32_t)block[4u * i] << 24) | ((uint32_t)block[4u * i + 1u] << 16) |
-           ((uint32_t)block[4u * i + 2u] << 8) | block[4u * i + 3u];
+/* One round of §6.2.2 step 3 without moving the working variables: the caller passes them
+ * rotated by one place each round, so only d and h are written (d += T1; h = T1 + T2).
+ * Ch(e,f,g) = g ^ (e & (f ^ g)) and Maj(a,b,c) = (a & b) | (c & (a | b)), one operation
+ * fewer each than the textbook forms. */
+#define ROUND(a, b, c, d, e, f, g, h, i)                                              \
+  do {                                                                                \
+    const uint32_t t1 = (h) + BIG_SIGMA1(e) + ((g) ^ ((e) & ((f) ^ (g)))) + k[i] + w[i]; \
+    (d) += t1;                                                                        \
+    (h) = t1 + BIG_SIGMA0(a) + (((a) & (b)) | ((c) & ((a) | (b))));                   \
+  } while (0)
+
+/* One 64-byte block, big-endian words (§6.2.2). The byte-wise load compiles to LDR + REV on
+ * the Cortex-M4 (unaligned loads allowed), and to the same on the host. The whole message
+ * schedule is expanded first (256 bytes of stack) so that the rounds index it directly. The
+ * rounds are unrolled by 8, the period after which the variables are back in place: it
+ * removes the seven moves per round of a rolled loop and keeps a..h in registers, for about
+ * 500 bytes more code than a rolled loop (docs/signature-cost.md). */
+static void compress(uint32_t state[8], const uint8_t *block) {
+  uint32_t schedule[64];
+  for (unsigned i = 0; i < 16u; i++, block += 4) {
+    schedule[i] = ((uint32_t)block[0] << 24) | ((uint32_t)block[1] << 16) | ((uint32_t)block[2] << 8) | block[3];
   }
-  for (unsigned i = 0; i < 8u; i++) v[i] = state[i];
-  for (unsigned t = 0; t < 64u; t++) {
-    if (t >= 16u) { /* the message schedule in a 16-word ring (§6.2.2 step 1) */
-      const uint32_t w15 = w[(t - 15u) & 15u];
-      const uint32_t w2 = w[(t - 2u) & 15u];
-      w[t & 15u] += (rotr(w15, 7) ^ rotr(w15, 18) ^ (w15 >> 3)) + (rotr(w2, 17) ^ rotr(w2, 19) ^ (w2 >> 10)) +
-                    w[(t - 7u) & 15u];
-    }
-    const uint32_t e = v[4];
-    const uint32_t a = v[0];
-    const uint32_t t1 = v[7] + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & v[5]) ^ (~e & v[6])) +
-                        round_constants[t] + w[t & 15u];
-    const uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & v[1]) ^ (a & v[2]) ^ (v[1] & v[2]));
-    for (unsigned i = 7; i > 0; i--) v[i] = v[i - 1u];
-    v[4] += t1;
-    v[0] = t1 + t2;
+  for (uint32_t *p = schedule + 16; p != schedule + 64; p++) {
+    p[0] = SMALL_SIGMA1(p[-2]) + p[-7] + SMALL_SIGMA0(p[-15]) + p[-16];
   }
-  for (unsigned i = 0; i < 8u; i++) state[i] += v[i];
+  uint32_t a = state[0], b = state[1], c = state[2], d = state[3];
+  uint32_t e = state[4], f = state[5], g = state[6], h = state[7];
+  const uint32_t *k = round_constants;
+  for (const uint32_t *w = schedule; w != schedule + 64; w += 8, k += 8) {
+    ROUND(a, b, c, d, e, f, g, h, 0);
+    ROUND(h, a, b, c, d, e, f, g, 1);
+    ROUND(g, h, a, b, c, d, e, f, 2);
+    ROUND(f, g, h, a, b, c, d, e, 3);
+    ROUND(e, f, g, h, a, b, c, d, 4);
+    ROUND(d, e, f, g, h, a, b, c, 5);
+    ROUND(c, d, e, f, g, h, a, b, 6);
+    ROUND(b, c, d, e, f, g, h, a, 7);
+  }
+  state[0] += a;
+  state[1] += b;
+  state[2] += c;
+  state[3] += d;
+  state[4] += e;
+  state[5] += f;
+  state[6] += g;
+  state[7] += h;
 }
 
 void sha256_init(sha256_t *h) {
@@ -55,6 +82,12 @@ void sha256_init(sha256_t *h) {
 void sha256_update(sha256_t *h, const uint8_t *data, size_t length) {
   h->length += length;
   while (length > 0u) {
+    if (h->used == 0u && length >= 64u) { /* a whole block in the caller's buffer: no copy */
+      compress(h->state, data);
+      data += 64;
+      length -= 64u;
+      continue;
+    }
     h->block[h->used++] = *data++;
     length--;
     if (h->used == 64u) {

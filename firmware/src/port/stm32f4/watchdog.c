@@ -46,7 +46,7 @@ iwdg_adoption_t watchdog_init(void) {
   uint32_t longest_ms = flash_longest_erase_ms();
 #if STM32DFU_SIGNING_VERIFY_AT_BOOT
   /* The boot decision checks the whole application's signature on the 16 MHz reset clock:
-   * up to 9.4 s for 480 kB, longer than any erase (docs/signature-cost.md). */
+   * up to 6.1 s for 480 kB, longer than any erase (docs/signature-cost.md). */
   const uint32_t check_ms = bl_signature_check_us(STM32DFU_APP_SIZE, PORT_HSI_HZ / 1000000u) / 1000u + 1u;
   if (check_ms > longest_ms) longest_ms = check_ms;
 #endif

@@ -111,11 +111,14 @@ static void test_bootloader_plan(void) {
 }
 
 /* A board that verifies at every boot checks a whole 480 kB application on the 16 MHz reset
- * clock under the watchdog it adopted: the plan must outlast that too (watchdog.c). */
+ * clock under the watchdog it adopted: the plan must outlast that too (watchdog.c). The
+ * estimate is 6.06 s since SHA-256 went from 6,587 to 2,476 instructions a block (it was
+ * 9.4 s); docs/signature-cost.md measures the check at 4.6-5.7 s, so 6-7 s is the range of
+ * an upper estimate that is not far above the measurement. */
 static void test_verify_at_boot_plan(void) {
   const uint32_t check_ms = bl_signature_check_us(480u * 1024u, 16u) / 1000u + 1u;
-  if (check_ms < 9000u || check_ms > 10000u) {
-    problem("the 480 kB check at 16 MHz is estimated at %u ms, not the 9-10 s measured", check_ms);
+  if (check_ms < 6000u || check_ms > 7000u) {
+    problem("the 480 kB check at 16 MHz is estimated at %u ms, not the 6-7 s expected", check_ms);
   }
   iwdg_setting_t plan;
   if (!iwdg_plan_for_blocking(check_ms, &plan)) {
