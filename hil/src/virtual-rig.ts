@@ -3,7 +3,8 @@
  * behind a virtual relay. A CLI or dfu-util step hands the board to that program the way a
  * lab hands a board to a tool: the board is switched off here, its flash goes into a file
  * the program powers on (`--sim`, `scripts/with-virtual-usb`), and what the program left in
- * flash is the board's flash when it is switched on here again.
+ * flash is the board's flash when it is switched on here again. A locked board goes over
+ * locked: its keys, its policy and its OTP area (the anti-rollback counter) go along.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -56,16 +57,6 @@ export class VirtualRig extends RelayRig {
     };
   }
 
-  /** A CLI or dfu-util step cannot take a locked board yet: its `--sim` file has no keys or OTP. */
-  #refuseLocked(what: string): void {
-    if (this.signing) {
-      throw new HilError(
-        'UNSUPPORTED',
-        `Rig ${this.name}: ${what} cannot run on a locked virtual board yet (the --sim hand-over carries neither its keys nor its OTP); drive the board with @stm32dfu/protocol as the signed scenarios do.`,
-      );
-    }
-  }
-
   armPowerCut(ops: number): { cancel(): void } {
     this.board.faults.cutPowerAfterFlashOps(ops);
     return { cancel: () => this.board.faults.clear() };
@@ -92,39 +83,67 @@ export class VirtualRig extends RelayRig {
     }
   }
 
-  /** The board's flash into a file, the board off here; `after` gets the file back. */
-  async #handOver<T>(path: string, withTrailer: boolean, run: () => Promise<T>): Promise<T> {
+  /**
+   * The board into a file, the board off here; what the program left there is the board's
+   * when it is switched on again. A `--sim` file (`sim`) holds the flash, BOOT0 and a locked
+   * board's lock and OTP area in its trailer (apps/cli/src/sim-file.ts); a flash dump for
+   * `scripts/with-virtual-usb` (`dump`) keeps the OTP beside it in `<file>.otp`, the lock
+   * going on its command line.
+   */
+  async #handOver<T>(path: string, kind: 'sim' | 'dump', run: () => Promise<T>): Promise<T> {
     const flash = this.board.flashImage();
-    if (withTrailer) {
-      const json = Buffer.from(
-        JSON.stringify({ board: this.layout.board.id, boot0: this.board.boot0 }),
-      );
+    const signing = this.board.signing;
+    const otp = this.board.otpImage();
+    const otpFile = `${path}.otp`;
+    if (kind === 'sim') {
+      const state = {
+        board: this.layout.board.id,
+        boot0: this.board.boot0,
+        ...(signing && { signing }),
+        // Left out while blank, as the CLI writes it.
+        ...(otp.some((b) => b !== 0xff) && { otp: Buffer.from(otp).toString('hex') }),
+      };
+      const json = Buffer.from(JSON.stringify(state));
       const length = Buffer.alloc(4);
       length.writeUInt32LE(json.length);
       writeFileSync(path, Buffer.concat([flash, json, length, Buffer.from(SIM_MAGIC)]));
-    } else writeFileSync(path, flash);
+    } else {
+      writeFileSync(path, flash);
+      if (signing) writeFileSync(otpFile, otp);
+    }
     this.board.power(false);
     try {
       return await run();
     } finally {
-      const back = new Uint8Array(readFileSync(path)).subarray(0, flash.length);
-      this.board.loadFlash(back.slice(), path);
+      const file = new Uint8Array(readFileSync(path));
+      this.board.loadFlash(file.slice(0, flash.length), path);
+      // OTP bits only clear: what the program's board programmed stays programmed here.
+      const after =
+        kind === 'sim' ? simTrailerOtp(file, flash.length) : signing && readFileSync(otpFile);
+      if (after) this.board.loadOtp(new Uint8Array(after), path);
       this.board.power(true);
     }
   }
 
-  async cli(args: readonly string[]): Promise<CliRun> {
-    this.#refuseLocked(`stm32dfu ${args.join(' ')}`);
+  cli(args: readonly string[]): Promise<CliRun> {
     const file = join(this.#dir, 'board.sim');
-    return this.#handOver(file, true, () => runCli([...args, '--sim', file, '--json']));
+    return this.#handOver(file, 'sim', () => runCli([...args, '--sim', file, '--json']));
   }
 
   async dfuUtil(args: readonly string[]): Promise<ToolRun | undefined> {
-    this.#refuseLocked('dfu-util');
     if (!(await installed('dfu-util'))) return undefined;
     const file = join(this.#dir, 'board.bin');
-    const argv = [`${REPO_ROOT}scripts/with-virtual-usb`, file, '--', 'dfu-util', ...args];
-    return this.#handOver(file, false, async () => {
+    // A locked board is locked there too: its keys and policy (its OTP is `<file>.otp`).
+    const signing = this.board.signing;
+    const lock = signing
+      ? [
+          ...signing.keys.flatMap((key) => ['--signing-key', key]),
+          ...(signing.lockUpload ? ['--lock-upload'] : []),
+          ...(signing.verifyAtBoot ? ['--verify-at-boot'] : []),
+        ]
+      : [];
+    const argv = [`${REPO_ROOT}scripts/with-virtual-usb`, file, ...lock, '--', 'dfu-util', ...args];
+    return this.#handOver(file, 'dump', async () => {
       const r = await runProgram(argv);
       return { argv, status: r.status, output: r.stdout + r.stderr };
     });
@@ -135,6 +154,16 @@ export class VirtualRig extends RelayRig {
     this.board.power(false);
     rmSync(this.#dir, { recursive: true, force: true });
   }
+}
+
+/** The OTP area a `--sim` file's trailer holds after `flashLength` bytes of flash; undefined: blank. */
+function simTrailerOtp(file: Uint8Array, flashLength: number): Uint8Array | undefined {
+  const magic = Buffer.from(SIM_MAGIC);
+  const end = file.length - magic.length;
+  if (end - 4 < flashLength || !magic.equals(file.subarray(end))) return undefined;
+  const json = Buffer.from(file.subarray(flashLength, end - 4)).toString('utf8');
+  const otp = (JSON.parse(json) as { otp?: string }).otp;
+  return otp === undefined ? undefined : new Uint8Array(Buffer.from(otp, 'hex'));
 }
 
 /** A virtual Black Pill with our bootloader in its first sectors, as it leaves the lab. */

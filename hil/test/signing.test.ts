@@ -14,10 +14,9 @@ import { loadRigConfig, parseRigConfig } from '../src/config.ts';
 import { runScenarios } from '../src/runner.ts';
 import { signedInstall, signedPowerCut, signedRefusals } from '../src/scenarios/signed.ts';
 import { createVirtualRig, VIRTUAL_RIG_CONFIG, VirtualRig } from '../src/virtual-rig.ts';
+import { benchLikeRig, HERE, TEST_KEY_HEX } from './bench-like.ts';
 
-const HERE = new URL('..', import.meta.url).pathname;
 const KEYS = join(HERE, 'rigs/keys');
-const TEST_KEY_HEX = '9528ffc64da81550f16547cd9075ca088c1cef57cf4e421fd1056b74a3e8637d';
 
 const rig = (signing: unknown) => ({
   name: 'bench-2',
@@ -156,23 +155,7 @@ describe('signed scenarios: guards', () => {
 
 describe('signed scenarios on a bench-like rig', () => {
   it('run with no probe and power cuts in ms, as on a bench (the path a real rig takes)', async () => {
-    const config = loadRigConfig(join(HERE, 'rigs/virtual-signed.yaml'));
-    const board = await createVirtualBoard({
-      board: 'blackpill-f411',
-      signing: { keys: [TEST_KEY_HEX], lockUpload: true },
-    });
-    await board.clock.sleep(VIRTUAL_RIG_CONFIG.timings.settleMs);
-    const rig = new VirtualRig(board, {
-      ...config,
-      serial: board.serialNumber,
-      powerCut: { samples: 4 },
-    });
-    // A bench: no probe, and the supply drops `ms` after arming (the relay's timer).
-    Object.defineProperty(rig, 'probe', { value: undefined });
-    Object.defineProperty(rig, 'powerCutUnit', { value: 'ms' });
-    Object.defineProperty(rig, 'armPowerCut', {
-      value: (ms: number) => board.clock.schedule(board.clock.now() + ms, () => board.power(false)),
-    });
+    const { rig } = await benchLikeRig({ samples: 4 });
     try {
       const lines: string[] = [];
       const report = await runScenarios(rig, [signedInstall, signedRefusals, signedPowerCut], {

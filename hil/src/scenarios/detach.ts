@@ -2,7 +2,6 @@
 import { check } from '../errors.js';
 import { bootApplication, enterBootloader, waitForState } from '../strategies.js';
 import { appFile, cliExpect } from './common.js';
-import { requireOpenBoard } from './signed.js';
 import type { Scenario } from './types.js';
 
 export const detachByCli: Scenario = {
@@ -10,8 +9,7 @@ export const detachByCli: Scenario = {
   title: 'stm32dfu detach takes a running application into the bootloader, same serial',
   async run(context) {
     const { rig } = context;
-    requireOpenBoard(rig);
-    const app = appFile(context, '1.0.0');
+    const app = await appFile(context, '1.0.0');
     await cliExpect(context, ['flash', app.path], 0);
     await bootApplication(rig);
     const run = await cliExpect(context, ['detach'], 0);

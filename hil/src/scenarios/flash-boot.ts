@@ -1,7 +1,6 @@
 /** Flash the example application with the CLI, verify it, and see it boot. */
 import { bootApplication, waitForState } from '../strategies.js';
 import { appFile, cliExpect } from './common.js';
-import { requireOpenBoard } from './signed.js';
 import type { Scenario } from './types.js';
 
 export const flashBoot: Scenario = {
@@ -9,8 +8,7 @@ export const flashBoot: Scenario = {
   title: 'flash the example application, verify it, and it boots',
   async run(context) {
     const { rig } = context;
-    requireOpenBoard(rig);
-    const app = appFile(context, '1.0.0');
+    const app = await appFile(context, '1.0.0');
     await cliExpect(context, ['flash', app.path], 0);
     await waitForState(rig, 'application');
     await cliExpect(context, ['verify', app.path], 0);

@@ -7,14 +7,13 @@
  * (every one for a small application, 50 spread over a full 480 kB download); on a real rig
  * they are `powerCut.samples` moments spread over the download's measured duration.
  */
-import { contentOf, type DfuDevice, download, normalizeImage, upload } from '@stm32dfu/protocol';
-import type { VirtualBoard } from '@stm32dfu/virtual-board';
+import { SIGNATURE_TRAILER_LENGTH } from '@stm32dfu/image-tools';
+import { type DfuDevice, download } from '@stm32dfu/protocol';
 import { check, HilAssertionError } from '../errors.js';
 import { syntheticApp } from '../images.js';
-import type { Rig } from '../rig.js';
+import type { Rig, RigProbe } from '../rig.js';
 import { currentState, enterBootloader, waitForState } from '../strategies.js';
-import { appFile } from './common.js';
-import { requireOpenBoard } from './signed.js';
+import { appFile, installable, regionHolds } from './common.js';
 import { type Scenario, type ScenarioContext, SkipScenario } from './types.js';
 
 export interface PowerCutTally {
@@ -36,26 +35,22 @@ async function install(rig: Rig, data: Uint8Array): Promise<void> {
   await waitForState(rig, 'application');
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
-
 /** Flash operations (erases, program slices) a download of `next` over `old` takes. */
 async function countOps(
   rig: Rig,
-  board: VirtualBoard,
+  probe: RigProbe,
   old: Uint8Array,
   next: Uint8Array,
 ): Promise<number> {
   await install(rig, old);
   const dfu = await enterBootloader(rig);
-  const from = board.events.length;
+  const from = probe.flashOperations();
   await download(dfu, image(rig.layout.partitions.application.start, next), {
     leave: true,
     usb: rig.usb,
   });
   await waitForState(rig, 'application');
-  return board.events.slice(from).filter((e) => e.type === 'erase' || e.type === 'program').length;
+  return probe.flashOperations() - from;
 }
 
 /** Measured download time on a real rig, ms. */
@@ -70,7 +65,13 @@ async function downloadMs(rig: Rig, old: Uint8Array, next: Uint8Array): Promise<
 }
 
 /** One cut at `point`; returns what the board did, or throws what went wrong. */
-async function cutAt(rig: Rig, old: Uint8Array, next: Uint8Array, point: number): Promise<string> {
+async function cutAt(
+  context: ScenarioContext,
+  old: Uint8Array,
+  next: Uint8Array,
+  point: number,
+): Promise<string> {
+  const { rig } = context;
   const base = rig.layout.partitions.application.start;
   await install(rig, old);
   let dfu: DfuDevice = await enterBootloader(rig);
@@ -98,13 +99,10 @@ async function cutAt(rig: Rig, old: Uint8Array, next: Uint8Array, point: number)
   }
   let came: string = state;
   if (state === 'application') {
-    // Only a complete image may run: read the region back and compare.
+    // Only a complete image may run: the region read back (by CRC on a lock-upload board).
     dfu = await enterBootloader(rig);
-    const longest = Math.max(old.length, next.length);
-    const region = await upload(dfu, [{ address: base, length: longest }]);
-    const bytes = contentOf(normalizeImage(region), base, longest).bytes;
-    const isOld = sameBytes(bytes.subarray(0, old.length), old);
-    const isNew = sameBytes(bytes.subarray(0, next.length), next);
+    const isNew = await regionHolds(context, dfu, next);
+    const isOld = !isNew && (await regionHolds(context, dfu, old));
     check(
       isOld || isNew,
       `after a cut at ${point} an application runs that is neither the old nor the new image`,
@@ -134,7 +132,7 @@ async function series(
   let recovered = 0;
   for (const point of points) {
     try {
-      await cutAt(context.rig, old, next, point);
+      await cutAt(context, old, next, point);
       recovered++;
     } catch (error) {
       failures.push(`${point}: ${(error as Error).message}`);
@@ -154,18 +152,27 @@ export const powerCut: Scenario = {
   title: 'a power cut at any flash operation of a download never bricks the board',
   async run(context) {
     const { rig } = context;
-    requireOpenBoard(rig);
     if (!rig.canCutPower)
       throw new SkipScenario(`rig ${rig.name} has no power channel (relay.channels.power)`);
     const tally: PowerCutTally = { tried: 0, recovered: 0 };
     const appSize = rig.layout.partitions.application.size;
-    const oldSmall = appFile(context, '1.0.0').bytes;
-    const newSmall = appFile(context, '1.0.1').bytes;
-    const oldFull = syntheticApp(rig.layout, appSize, 7, '2.0.0');
-    const newFull = syntheticApp(rig.layout, appSize, 8, '2.0.1');
-    if (rig.kind === 'virtual' && 'board' in rig) {
-      const board = (rig as unknown as { board: VirtualBoard }).board;
-      const smallOps = await countOps(rig, board, oldSmall, newSmall);
+    // On a locked board every image is signed at the board's counter (the cuts never raise
+    // it); the full images leave room for their signature trailer at the region's end.
+    const oldSmall = (await appFile(context, '1.0.0')).bytes;
+    const newSmall = (await appFile(context, '1.0.1')).bytes;
+    const fullSize = rig.signing ? appSize - SIGNATURE_TRAILER_LENGTH : appSize;
+    const full = async (seed: number, version: string) =>
+      (
+        await installable(
+          context,
+          `full-${version}`,
+          syntheticApp(rig.layout, fullSize, seed, version),
+        )
+      ).bytes;
+    const oldFull = await full(7, '2.0.0');
+    const newFull = await full(8, '2.0.1');
+    if (rig.powerCutUnit === 'flash-ops' && rig.probe) {
+      const smallOps = await countOps(rig, rig.probe, oldSmall, newSmall);
       await series(
         context,
         `small application over an older one, every one of ${smallOps} operations`,
@@ -174,7 +181,7 @@ export const powerCut: Scenario = {
         Array.from({ length: smallOps }, (_, i) => i + 1),
         tally,
       );
-      const fullOps = await countOps(rig, board, oldFull, newFull);
+      const fullOps = await countOps(rig, rig.probe, oldFull, newFull);
       const n = Math.min(rig.config.powerCut.samples, fullOps);
       await series(
         context,

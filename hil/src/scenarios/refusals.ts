@@ -2,20 +2,58 @@
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sectorAt } from '@stm32dfu/layout';
 import { AddressError, DfuError, DfuStatusError } from '@stm32dfu/protocol';
 import { check } from '../errors.js';
-import { firmwareFiles, readFirmware } from '../images.js';
-import { bootApplication, enterBootloader } from '../strategies.js';
+import { firmwareFiles, readFirmware, stamped } from '../images.js';
+import { requireSecurity } from '../security.js';
+import { bootApplication, enterBootloader, enterRom } from '../strategies.js';
 import { appFile, cliExpect } from './common.js';
-import { requireOpenBoard } from './signed.js';
 import type { Scenario, ScenarioContext } from './types.js';
 
-/** The bootloader's sectors and the application region as the CLI reads them back. */
+/**
+ * What the bootloader's sectors and the application region hold, to compare before and
+ * after. Where the board allows UPLOAD, both as the CLI reads them back. A lock-upload board
+ * (`stm32dfu read` exits 9 there) answers for the application region with its CRC of each
+ * whole sector, and for its own sectors with nothing: those are read through ST's ROM, unless
+ * the board keeps its flash read-protected (RDP level 1), when only the bootloader answering
+ * afterwards shows they are intact.
+ */
 async function snapshot(
   context: ScenarioContext,
   name: string,
-): Promise<{ bootloader: Uint8Array; app: Uint8Array }> {
-  const { partitions } = context.rig.layout;
+): Promise<{ bootloader: Uint8Array | undefined; app: Uint8Array }> {
+  const { rig } = context;
+  const { partitions } = rig.layout;
+  if (rig.signing?.lockUpload) {
+    const dfu = await enterBootloader(rig);
+    const crcs: number[] = [];
+    for (let at = partitions.application.start; at < partitions.application.end; ) {
+      const sector = sectorAt(rig.layout, at);
+      crcs.push(await dfu.deviceCrc(sector.start, sector.size));
+      at = sector.end;
+    }
+    const record = await requireSecurity(dfu);
+    await dfu.release();
+    const app = new Uint8Array(Uint32Array.from(crcs).buffer);
+    if (record.flashProtected) {
+      context.log(
+        `${name}: application region by its ${crcs.length} sector CRCs; the bootloader's sectors are read-protected (RDP level 1), so they are not compared`,
+      );
+      return { bootloader: undefined, app };
+    }
+    const rom = await enterRom(rig);
+    const bootloader = await rom.readMemory(
+      partitions.bootloader.start,
+      partitions.bootloader.size,
+    );
+    await rom.release();
+    await bootApplication(rig);
+    context.log(
+      `${name}: application region by its ${crcs.length} sector CRCs (UPLOAD is locked), the bootloader's sectors read through ST's ROM`,
+    );
+    return { bootloader, app };
+  }
   const read = async (start: number, size: number, file: string) => {
     const path = join(context.dir, file);
     await cliExpect(context, ['read', path, '--range', `0x${start.toString(16)}:${size}`], 0);
@@ -31,7 +69,8 @@ async function snapshot(
   };
 }
 
-function same(a: Uint8Array, b: Uint8Array): boolean {
+function same(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (!a || !b) return a === b;
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
@@ -40,9 +79,8 @@ export const bootloaderProtected: Scenario = {
   title: 'the bootloader refuses writes to its own sectors (CLI, dfu-util, raw requests)',
   async run(context) {
     const { rig } = context;
-    requireOpenBoard(rig);
     const base = rig.layout.partitions.bootloader.start;
-    await cliExpect(context, ['flash', appFile(context, '1.0.0').path], 0);
+    await cliExpect(context, ['flash', (await appFile(context, '1.0.0')).path], 0);
     const before = await snapshot(context, 'before');
     // Through our CLI: refused before anything is sent, with the protected-sector status.
     await cliExpect(context, ['erase', '--sectors', '0'], 9);
@@ -102,8 +140,7 @@ export const badImageRefused: Scenario = {
   title: 'an image that does not fit is refused and nothing on the board changes',
   async run(context) {
     const { rig } = context;
-    requireOpenBoard(rig);
-    const app = appFile(context, '1.0.0');
+    const app = await appFile(context, '1.0.0');
     await cliExpect(context, ['flash', app.path], 0);
     const big = join(context.dir, 'too-big.bin');
     const region = rig.layout.partitions.application;
@@ -113,6 +150,17 @@ export const badImageRefused: Scenario = {
       (run.result?.error as { code?: string } | undefined)?.code === 'OUTSIDE_REGION',
       `refused for another reason: ${run.stdout}`,
     );
+    if (rig.signing) {
+      // A locked board takes only signed images: the CLI asks it first and sends nothing.
+      const unsigned = join(context.dir, 'unsigned.bin');
+      const raw = readFirmware(firmwareFiles(rig.layout.board.id).app);
+      writeFileSync(unsigned, stamped(raw, rig.layout, '1.0.1'));
+      const refused = await cliExpect(context, ['flash', unsigned], 10);
+      check(
+        (refused.result?.error as { code?: string } | undefined)?.code === 'IMAGE_REFUSED',
+        `the unsigned image was refused for another reason: ${refused.stdout}`,
+      );
+    }
     await cliExpect(context, ['verify', app.path], 0);
     await bootApplication(rig);
     context.log(await rig.applicationEvidence(rig.config.timings.enumerateTimeoutMs));

@@ -42,15 +42,6 @@ export function requireSigning(rig: Rig): RigSigning {
   return rig.signing;
 }
 
-/** Skip on a rig whose board requires signatures: the scenario flashes unsigned images. */
-export function requireOpenBoard(rig: Rig): void {
-  if (rig.signing) {
-    throw new SkipScenario(
-      `rig ${rig.name}'s board requires signed images (signing in its config) and this scenario flashes unsigned ones with the CLI; it runs on a rig without signing`,
-    );
-  }
-}
-
 /** The example application stamped as `version`, signed with `key` (the rig's test key). */
 function signedApp(rig: Rig, version: string, counter: number, key = rig.signing!.privateKey) {
   const app = stamped(readFirmware(firmwareFiles(rig.layout.board.id).app), rig.layout, version);

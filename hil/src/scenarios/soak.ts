@@ -1,7 +1,6 @@
 /** Repeated flash cycles: two versions in turn, each verified and booted. */
 import { waitForState } from '../strategies.js';
 import { appFile, cliExpect } from './common.js';
-import { requireOpenBoard } from './signed.js';
 import type { Scenario } from './types.js';
 
 export const soak: Scenario = {
@@ -9,8 +8,7 @@ export const soak: Scenario = {
   title: 'repeated flash cycles (soak.cycles) all succeed and boot',
   async run(context) {
     const { rig } = context;
-    requireOpenBoard(rig);
-    const versions = [appFile(context, '3.0.0'), appFile(context, '3.0.1')];
+    const versions = [await appFile(context, '3.0.0'), await appFile(context, '3.0.1')];
     const cycles = rig.config.soak.cycles;
     for (let i = 0; i < cycles; i++) {
       const app = versions[i % 2]!;
