@@ -6,15 +6,9 @@
  * key is known here, then the anti-rollback counter. An image the board would refuse is
  * never sent: its refusal would cost the installed application (the first erase revokes it).
  */
-import { createHash, verify } from 'node:crypto';
 import { basename, extname } from 'node:path';
-import {
-  readSignatureTrailer,
-  readStamp,
-  SIGNATURE_FORMAT,
-  type SparseImage,
-} from '@stm32dfu/image-tools';
-import { publicKeyFromRaw } from '@stm32dfu/image-tools/node';
+import { readSignatureTrailer, type SparseImage } from '@stm32dfu/image-tools';
+import { checkSignature } from '@stm32dfu/image-tools/node';
 import type { BoardLayout } from '@stm32dfu/layout';
 import {
   describeRefusal,
@@ -32,43 +26,36 @@ export interface PrecheckResult {
   readonly signatureChecked: boolean;
 }
 
-/** What the board would say about `image`; only boards that require signatures check. */
+/**
+ * What the board would say about `image` (image-tools' `checkSignature`, the bootloader's
+ * checks in its order, against the board's record: its key ids, board id and counter).
+ */
 export function precheckImage(
   image: SparseImage,
   layout: BoardLayout,
   record: SecurityRecord,
   publicKeys: readonly PublicKey[],
 ): PrecheckResult {
-  const refuse = (verdict: SignatureRefusal['verdict'], facts?: SignatureRefusal['image']) => ({
-    refusal: { verdict, record, ...(facts ? { image: facts } : {}) },
-    signatureChecked: false,
-  });
   const region = layout.partitions.application;
-  const trailer = readSignatureTrailer(image, region);
-  if (!trailer) return refuse('missing');
-  const facts = {
+  const check = checkSignature(image, region, {
+    publicKeys: publicKeys.filter((k) => record.keyIds.includes(k.keyId)).map((k) => k.raw),
+    keyIds: record.keyIds.map((id) => Number.parseInt(id, 16)),
+    boardId: Number.parseInt(record.boardId, 16),
+    counter: record.counter,
+    counterCapacity: record.counterCapacity,
+  });
+  const signatureChecked = check.signatureChecked !== false && check.verdict !== 'missing';
+  if (check.verdict === 'valid') return { refusal: undefined, signatureChecked };
+  const trailer = check.trailer ?? readSignatureTrailer(image, region);
+  const facts = trailer && {
     keyId: formatId(trailer.keyId),
     boardId: formatId(trailer.boardId),
     securityCounter: trailer.securityCounter,
   };
-  const stamp = readStamp(image, region);
-  if (trailer.format !== SIGNATURE_FORMAT) return refuse('bad-format', facts);
-  if (trailer.imageLength !== stamp.length) return refuse('wrong-length', facts);
-  if (facts.boardId !== record.boardId) return refuse('wrong-board', facts);
-  if (!record.keyIds.includes(facts.keyId)) return refuse('unknown-key', facts);
-  const digest = createHash('sha256')
-    .update(image.read(region.start, stamp.length, 0xff))
-    .digest();
-  if (!digest.equals(Buffer.from(trailer.digest))) return refuse('bad-digest', facts);
-  const key = publicKeys.find((k) => k.keyId === facts.keyId);
-  if (key && !verify(null, trailer.signedBlock, publicKeyFromRaw(key.raw), trailer.signature)) {
-    return { ...refuse('bad-signature', facts), signatureChecked: true };
-  }
-  if (record.counterCapacity > 0) {
-    if (trailer.securityCounter < record.counter) return refuse('rolled-back', facts);
-    if (trailer.securityCounter > record.counterCapacity) return refuse('counter-too-high', facts);
-  }
-  return { refusal: undefined, signatureChecked: key !== undefined };
+  return {
+    refusal: { verdict: check.verdict, record, ...(facts ? { image: facts } : {}) },
+    signatureChecked: check.verdict === 'bad-signature',
+  };
 }
 
 /** What the verdict is about, for the first words of the message. */

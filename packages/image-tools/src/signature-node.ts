@@ -15,17 +15,23 @@ import { hex, ImageError } from './errors.js';
 import {
   appendSignatureTrailer,
   encodeSignedBlock,
-  readSignatureTrailer,
-  SECURITY_COUNTER_CAPACITY,
   SIGNATURE_FORMAT,
   type SignatureCheck,
   stampToSign,
 } from './signature.js';
+import {
+  badSignature,
+  counterCheck,
+  digestCheck,
+  findTrailer,
+  unknownKey,
+  wrongBoard,
+} from './signature-steps.js';
 
 export type { SignatureCheck, SignatureVerdict } from './signature.js';
 
 import { type ImageLike, SparseImage } from './sparse-image.js';
-import { readStamp, type StampRegion } from './stamp.js';
+import type { StampRegion } from './stamp.js';
 
 /** DER prefixes that wrap a raw 32-byte Ed25519 key (RFC 8410). */
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -120,10 +126,17 @@ export function signImage(
  * anti-rollback counter.
  */
 export interface CheckSignatureOptions {
-  /** The raw 32-byte Ed25519 public keys the board holds (1 to 4). */
+  /** The raw 32-byte Ed25519 public keys the board holds (1 to 4), as far as they are known. */
   readonly publicKeys: readonly Uint8Array[];
-  /** The board's layout id, e.g. "blackpill-f411". */
-  readonly boardId: string;
+  /**
+   * The ids of the keys the board holds, as its security record lists them, when not all of its
+   * public keys are known here: an image signed with one of these whose public key is not in
+   * `publicKeys` passes with `signatureChecked: false` (the board checks the signature itself).
+   * Default: the ids of `publicKeys`.
+   */
+  readonly keyIds?: readonly number[];
+  /** The board's layout id, e.g. "blackpill-f411", or its board id word as its record reports it. */
+  readonly boardId: string | number;
   /**
    * The board's security counter (GET_SECURITY's `counter`). When given, a valid image with a
    * lower counter is `rolled-back`; left out, the counter is not checked.
@@ -145,82 +158,20 @@ export function checkSignature(
   region: StampRegion,
   options: CheckSignatureOptions,
 ): SignatureCheck {
-  const img = SparseImage.from(image);
-  const trailer = readSignatureTrailer(img, region);
-  if (!trailer)
-    return {
-      verdict: 'missing',
-      message: 'The image is not signed: no signature trailer follows the stamped image.',
-    };
-  const stamp = readStamp(img, region);
-  const at = hex(trailer.address);
-  if (trailer.format !== SIGNATURE_FORMAT) {
-    return {
-      verdict: 'bad-format',
-      trailer,
-      message: `The signature at ${at} has format ${trailer.format}; this version reads format ${SIGNATURE_FORMAT}.`,
-    };
-  }
-  if (trailer.imageLength !== stamp.length) {
-    return {
-      verdict: 'wrong-length',
-      trailer,
-      message: `The signature at ${at} covers ${trailer.imageLength} bytes, the stamp ${stamp.length}.`,
-    };
-  }
-  if (trailer.boardId !== boardIdOf(options.boardId)) {
-    return {
-      verdict: 'wrong-board',
-      trailer,
-      message: `The image at ${at} is signed for another board, not ${options.boardId}.`,
-    };
+  const found = findTrailer(SparseImage.from(image), region);
+  if ('check' in found) return found.check;
+  const { trailer, body } = found;
+  const board = options.boardId;
+  if (trailer.boardId !== (typeof board === 'number' ? board : boardIdOf(board))) {
+    return wrongBoard(trailer, typeof board === 'number' ? `board id ${hex(board)}` : board);
   }
   const key = options.publicKeys.find((k) => keyIdOf(k) === trailer.keyId);
-  if (!key) {
-    return {
-      verdict: 'unknown-key',
-      trailer,
-      message: `The image is signed with key ${hex(trailer.keyId)}, which the board does not hold.`,
-    };
+  if (!key && !options.keyIds?.includes(trailer.keyId)) return unknownKey(trailer);
+  const bad = digestCheck(trailer, createHash('sha256').update(body).digest());
+  if (bad) return bad;
+  if (key && !verify(null, trailer.signedBlock, publicKeyFromRaw(key), trailer.signature)) {
+    return badSignature(trailer);
   }
-  const digest = createHash('sha256')
-    .update(img.read(region.start, stamp.length, 0xff))
-    .digest();
-  if (!digest.equals(Buffer.from(trailer.digest))) {
-    return {
-      verdict: 'bad-digest',
-      trailer,
-      message:
-        'The image differs from what was signed: its SHA-256 does not match the signature trailer.',
-    };
-  }
-  if (!verify(null, trailer.signedBlock, publicKeyFromRaw(key), trailer.signature)) {
-    return {
-      verdict: 'bad-signature',
-      trailer,
-      message: `The signature at ${at} does not check with key ${hex(trailer.keyId)}.`,
-    };
-  }
-  const capacity = options.counterCapacity ?? SECURITY_COUNTER_CAPACITY;
-  if (options.counter !== undefined && capacity > 0) {
-    if (trailer.securityCounter < options.counter) {
-      return {
-        verdict: 'rolled-back',
-        trailer,
-        message: `The image's security counter ${trailer.securityCounter} is below the board's ${options.counter}: the board refuses older firmware.`,
-      };
-    }
-    if (trailer.securityCounter > capacity) {
-      return {
-        verdict: 'counter-too-high',
-        trailer,
-        message: `The image's security counter ${trailer.securityCounter} is above ${capacity}, the highest the board can record.`,
-      };
-    }
-  }
-  return {
-    verdict: 'valid',
-    trailer,
-    message: `Signed with key ${hex(trailer.keyId)}, security counter ${trailer.securityCounter}.`,
-  };
+  const result = counterCheck(trailer, options.counter, options.counterCapacity);
+  return key ? result : { ...result, signatureChecked: false };
 }

@@ -6,9 +6,17 @@
  * bootloader's anti-rollback checks when a counter is given.
  */
 import { hex, ImageError } from './errors.js';
-import { readSignatureTrailer, SIGNATURE_FORMAT, type SignatureCheck } from './signature.js';
+import type { SignatureCheck } from './signature.js';
+import {
+  badSignature,
+  counterCheck,
+  digestCheck,
+  findTrailer,
+  unknownKey,
+  wrongBoard,
+} from './signature-steps.js';
 import { type ImageLike, SparseImage } from './sparse-image.js';
-import { readStamp, type StampRegion } from './stamp.js';
+import type { StampRegion } from './stamp.js';
 
 /** What `verifySignature` checks an image against: a board's keys, id and counter. */
 export interface VerifySignatureOptions {
@@ -79,13 +87,6 @@ export function computeBoardId(boardId: string): Promise<number> {
   return firstWordOfSha256(new TextEncoder().encode(boardId));
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
-
 async function ed25519Verify(
   publicKey: Uint8Array,
   signature: Uint8Array,
@@ -119,39 +120,16 @@ export async function verifySignature(
   region: StampRegion,
   options: VerifySignatureOptions,
 ): Promise<SignatureCheck> {
-  const img = SparseImage.from(image);
-  const trailer = readSignatureTrailer(img, region);
-  if (!trailer)
-    return {
-      verdict: 'missing',
-      message: 'The image is not signed: no signature trailer follows the stamped image.',
-    };
-  const stamp = readStamp(img, region);
-  const at = hex(trailer.address);
-  if (trailer.format !== SIGNATURE_FORMAT) {
-    return {
-      verdict: 'bad-format',
-      trailer,
-      message: `The signature at ${at} has format ${trailer.format}; this version reads format ${SIGNATURE_FORMAT}.`,
-    };
-  }
-  if (trailer.imageLength !== stamp.length) {
-    return {
-      verdict: 'wrong-length',
-      trailer,
-      message: `The signature at ${at} covers ${trailer.imageLength} bytes, the stamp ${stamp.length}.`,
-    };
-  }
-  const boardWord =
-    typeof options.boardId === 'number' ? options.boardId : await computeBoardId(options.boardId);
+  const found = findTrailer(SparseImage.from(image), region);
+  if ('check' in found) return found.check;
+  const { trailer, body } = found;
+  const named = typeof options.boardId === 'string';
+  const boardWord = named ? await computeBoardId(options.boardId as string) : options.boardId;
   if (trailer.boardId !== boardWord) {
-    const board =
-      typeof options.boardId === 'number' ? `board id ${hex(options.boardId)}` : options.boardId;
-    return {
-      verdict: 'wrong-board',
+    return wrongBoard(
       trailer,
-      message: `The image at ${at} is signed for another board (${hex(trailer.boardId)}), not ${board}.`,
-    };
+      named ? String(options.boardId) : `board id ${hex(boardWord as number)}`,
+    );
   }
   let key: Uint8Array | undefined;
   for (const candidate of options.publicKeys) {
@@ -160,50 +138,11 @@ export async function verifySignature(
       break;
     }
   }
-  if (!key) {
-    return {
-      verdict: 'unknown-key',
-      trailer,
-      message: `The image is signed with key ${hex(trailer.keyId)}, which the board does not hold.`,
-    };
-  }
-  const body = img.read(region.start, stamp.length, 0xff);
-  const digest = new Uint8Array(await subtle().digest('SHA-256', body));
-  if (!sameBytes(digest, trailer.digest)) {
-    return {
-      verdict: 'bad-digest',
-      trailer,
-      message:
-        'The image differs from what was signed: its SHA-256 does not match the signature trailer.',
-    };
-  }
+  if (!key) return unknownKey(trailer);
+  const bad = digestCheck(trailer, new Uint8Array(await subtle().digest('SHA-256', body)));
+  if (bad) return bad;
   if (!(await ed25519Verify(key, trailer.signature, trailer.signedBlock))) {
-    return {
-      verdict: 'bad-signature',
-      trailer,
-      message: `The signature at ${at} does not check with key ${hex(trailer.keyId)}.`,
-    };
+    return badSignature(trailer);
   }
-  const capacity = options.counterCapacity;
-  if (options.counter !== undefined && capacity !== 0) {
-    if (trailer.securityCounter < options.counter) {
-      return {
-        verdict: 'rolled-back',
-        trailer,
-        message: `The image's security counter is ${trailer.securityCounter}, below the board's ${options.counter}: the board refuses older firmware (anti-rollback).`,
-      };
-    }
-    if (capacity !== undefined && trailer.securityCounter > capacity) {
-      return {
-        verdict: 'counter-too-high',
-        trailer,
-        message: `The image's security counter is ${trailer.securityCounter}, above the ${capacity} the board can record.`,
-      };
-    }
-  }
-  return {
-    verdict: 'valid',
-    trailer,
-    message: `Signed with key ${hex(trailer.keyId)}, security counter ${trailer.securityCounter}.`,
-  };
+  return counterCheck(trailer, options.counter, options.counterCapacity);
 }

@@ -68,6 +68,11 @@ export interface SignatureCheck {
   readonly trailer?: SignatureTrailer;
   /** One sentence for people. */
   readonly message: string;
+  /**
+   * False when the check went past the Ed25519 signature without checking it: the board's key
+   * was known by its id only (`keyIds`), not given as a public key. The board checks it.
+   */
+  readonly signatureChecked?: boolean;
 }
 
 /**
