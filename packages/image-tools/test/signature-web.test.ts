@@ -4,28 +4,16 @@
  * The web flasher's browser tests run the same module in Chromium.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   computeBoardId,
   computeKeyId,
-  readBinary,
   SparseImage,
   stampImage,
   verifySignature,
 } from '../src/index.ts';
 import { boardIdOf, checkSignature, keyIdOf, rawPublicKey, signImage } from '../src/node.ts';
-
-const REGION = { start: 0x08008000, size: 480 * 1024 };
-const lines = readFileSync(new URL('../fixtures/signature-vectors.txt', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((l) => l && !l.startsWith('#'))
-  .map((l) => l.split(' '));
-const key = Uint8Array.from(Buffer.from(lines.find((l) => l[0] === 'key')![1]!, 'hex'));
-const [, board, boardWord] = lines.find((l) => l[0] === 'board')!;
-const vectors = lines.filter((l) => l[0] === 'signed');
-const imageOf = (base: string, image: string) =>
-  readBinary(Buffer.from(image, 'hex'), { base: Number.parseInt(base, 16) });
+import { board, boardWord, imageOf, key, REGION, vectors } from './signature-vectors.ts';
 
 describe('verifySignature on the shared vectors', () => {
   it('holds one vector per verdict the bootloader gives', () => {

@@ -3,10 +3,8 @@
  * the bootloader's C check must give too (firmware/tests/test_signature.c), and signing.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  readBinary,
   readSignatureTrailer,
   SIGNATURE_TRAILER_LENGTH,
   SIGNATURE_VERDICTS,
@@ -14,16 +12,7 @@ import {
   stampImage,
 } from '../src/index.ts';
 import { boardIdOf, checkSignature, keyIdOf, rawPublicKey, signImage } from '../src/node.ts';
-
-const REGION = { start: 0x08008000, size: 480 * 1024 };
-const lines = readFileSync(new URL('../fixtures/signature-vectors.txt', import.meta.url), 'utf8')
-  .split('\n')
-  .filter((l) => l && !l.startsWith('#'))
-  .map((l) => l.split(' '));
-const key = Buffer.from(lines.find((l) => l[0] === 'key')![1]!, 'hex');
-const [, board, boardWord] = lines.find((l) => l[0] === 'board')!;
-const vectors = lines.filter((l) => l[0] === 'signed');
-const onBoard = lines.filter((l) => l[0] === 'counter');
+import { board, boardWord, imageOf, key, onBoard, REGION, vectors } from './signature-vectors.ts';
 
 describe('signed-image vectors', () => {
   it('the board id word is the first word of SHA-256 of the board id', () => {
@@ -32,7 +21,7 @@ describe('signed-image vectors', () => {
 
   for (const [, name, base, verdict, counter, image] of vectors) {
     it(`${name}: ${verdict}`, () => {
-      const img = readBinary(Buffer.from(image!, 'hex'), { base: Number.parseInt(base!, 16) });
+      const img = imageOf(base!, image!);
       const check = checkSignature(img, REGION, { publicKeys: [key], boardId: board! });
       expect(check.verdict, check.message).toBe(verdict);
       if (verdict !== 'missing') expect(check.trailer?.securityCounter).toBe(Number(counter));
@@ -43,7 +32,7 @@ describe('signed-image vectors', () => {
 describe('checking against a board that lists its key ids only', () => {
   const image = (name: string) => {
     const vector = vectors.find((l) => l[1] === name)!;
-    return readBinary(Buffer.from(vector[5]!, 'hex'), { base: Number.parseInt(vector[2]!, 16) });
+    return imageOf(vector[2]!, vector[5]!);
   };
   const ids = { publicKeys: [], keyIds: [keyIdOf(key)], boardId: Number.parseInt(boardWord!, 16) };
 
@@ -78,9 +67,7 @@ describe('anti-rollback counter vectors', () => {
   for (const [, name, at, capacity, verdict] of onBoard) {
     it(`${name} on a board at counter ${at} of ${capacity}: ${verdict}`, () => {
       const vector = vectors.find((l) => l[1] === name)!;
-      const img = readBinary(Buffer.from(vector[5]!, 'hex'), {
-        base: Number.parseInt(vector[2]!, 16),
-      });
+      const img = imageOf(vector[2]!, vector[5]!);
       const check = checkSignature(img, REGION, {
         publicKeys: [key],
         boardId: board!,
@@ -93,7 +80,7 @@ describe('anti-rollback counter vectors', () => {
 
   it('checks no counter unless the board says what it reads, and assumes 512 steps', () => {
     const vector = vectors.find((l) => l[1] === 'counter-600')!;
-    const img = readBinary(Buffer.from(vector[5]!, 'hex'), { base: 0x08008000 });
+    const img = imageOf(vector[2]!, vector[5]!);
     const options = { publicKeys: [key], boardId: board! };
     expect(checkSignature(img, REGION, options).verdict).toBe('valid');
     const high = checkSignature(img, REGION, { ...options, counter: 0 });
