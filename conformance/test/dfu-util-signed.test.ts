@@ -8,22 +8,21 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { SparseImage } from '@stm32dfu/image-tools';
 import { rawPublicKey, signImage } from '@stm32dfu/image-tools/node';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
+  APP_ADDRESS,
   APP_BASE,
   appImage,
+  dfuUtilSuite,
   inBootloader,
-  missingTools,
+  LAYOUT,
   runsApplication,
   Workspace,
 } from './harness.ts';
 
-const missing = missingTools();
-if (missing && process.env.CI) throw new Error(`dfu-util conformance tests cannot run: ${missing}`);
-const suite = missing ? describe.skip : describe;
+const suite = dfuUtilSuite();
 
-const REGION = { start: APP_BASE, size: 480 * 1024 };
-const appAddress = `0x${APP_BASE.toString(16).padStart(8, '0')}`;
+const REGION = LAYOUT.partitions.application;
 
 function keyPair(): { privateKey: KeyObject; hex: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -58,8 +57,8 @@ const counterOf = (r: { report: unknown }) =>
   (r.report as { securityCounter?: number }).securityCounter;
 
 suite('dfu-util and a board that requires signed firmware', () => {
-  it(`-a 0 -s ${appAddress}:leave -D signed.bin installs it, boots it and raises the counter`, () => {
-    const r = locked(['-a', '0', '-s', `${appAddress}:leave`, '-D', signedApp(ws, 's.bin', 4)]);
+  it(`-a 0 -s ${APP_ADDRESS}:leave -D signed.bin installs it, boots it and raises the counter`, () => {
+    const r = locked(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', signedApp(ws, 's.bin', 4)]);
     expect(r.status).toBe(0);
     expect(runsApplication(r.report)).toBe(true);
     expect(counterOf(r)).toBe(4);
@@ -74,7 +73,7 @@ suite('dfu-util and a board that requires signed firmware', () => {
     ],
   ])('%s is refused: the board stays in the bootloader', (_what, file) => {
     writeFileSync(ws.path('app.bin'), appImage());
-    const r = locked(['-a', '0', '-s', `${appAddress}:leave`, '-D', file(ws)]);
+    const r = locked(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', file(ws)]);
     // dfu-util 0.11 stops polling once the device says dfuMANIFEST and does not read the
     // outcome of its leave request, so it exits 0 although the board answers the next
     // GETSTATUS with dfuERROR / errFIRMWARE. What the user can check is where the board is:
@@ -88,17 +87,24 @@ suite('dfu-util and a board that requires signed firmware', () => {
   });
 
   it('a rolled-back image is refused and the counter stays where it was', () => {
-    const newer = locked(['-a', '0', '-s', `${appAddress}:leave`, '-D', signedApp(ws, 'n.bin', 7)]);
+    const newer = locked([
+      '-a',
+      '0',
+      '-s',
+      `${APP_ADDRESS}:leave`,
+      '-D',
+      signedApp(ws, 'n.bin', 7),
+    ]);
     expect(runsApplication(newer.report)).toBe(true);
-    const r = locked(['-a', '0', '-s', `${appAddress}:leave`, '-D', signedApp(ws, 'o.bin', 6)]);
+    const r = locked(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', signedApp(ws, 'o.bin', 6)]);
     expect(inBootloader(r.report)).toBe(true);
     expect(counterOf(r)).toBe(7);
   });
 
   it('-U on a board locked against reading fails and writes no firmware to the file', () => {
-    locked(['-a', '0', '-s', `${appAddress}:leave`, '-D', signedApp(ws, 's.bin', 1)]);
+    locked(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', signedApp(ws, 's.bin', 1)]);
     const out = ws.path('read.bin');
-    const r = locked(['-a', '0', '-s', `${appAddress}:4096`, '-U', out], {
+    const r = locked(['-a', '0', '-s', `${APP_ADDRESS}:4096`, '-U', out], {
       STM32DFU_VUSB_LOCK_UPLOAD: '1',
       STM32DFU_VUSB_BUTTON: '1',
     });

@@ -6,27 +6,24 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readBinary, writeDfuse } from '@stm32dfu/image-tools';
 import { dfuseLayoutFor } from '@stm32dfu/layout';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
+  APP_ADDRESS,
   APP_BASE,
   APP_BIN,
   appImage,
   bootloaderSectors,
+  dfuUtilSuite,
   FLASH_BASE,
   inBootloader,
   LAYOUT,
-  missingTools,
   runsApplication,
   Workspace,
 } from './harness.ts';
 
-const missing = missingTools();
-if (missing && process.env.CI) throw new Error(`dfu-util conformance tests cannot run: ${missing}`);
-const suite = missing ? describe.skip : describe;
-if (missing) console.warn(`skipping the dfu-util conformance tests: ${missing}`);
+const suite = dfuUtilSuite();
 
 const ids = `${hex4(LAYOUT.board.usbIdentity.vendorId)}:${hex4(LAYOUT.board.usbIdentity.productId)}`;
-const appAddress = `0x${APP_BASE.toString(16).padStart(8, '0')}`;
 
 function hex4(n: number): string {
   return n.toString(16).padStart(4, '0');
@@ -78,8 +75,8 @@ suite('dfu-util -D: flash the example application', () => {
     [' with -t 64', ['-t', '64']],
     [' with -t 1024', ['-t', '1024']],
   ] as const) {
-    it(`-a 0 -s ${appAddress}:leave -D app.bin${label} → the application runs`, () => {
-      const r = ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN, ...extra]);
+    it(`-a 0 -s ${APP_ADDRESS}:leave -D app.bin${label} → the application runs`, () => {
+      const r = ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN, ...extra]);
       expect(r.status, r.output).toBe(0);
       expect(r.output).toContain('File downloaded successfully');
       expectAppInFlash();
@@ -97,7 +94,7 @@ suite('dfu-util -D: flash the example application', () => {
     const pack = ws.run([
       'dfuse-pack',
       '-b',
-      `${appAddress}:${APP_BIN}`,
+      `${APP_ADDRESS}:${APP_BIN}`,
       '-D',
       `0x${ids.replace(':', ':0x')}`,
       dfu,
@@ -122,8 +119,8 @@ suite('dfu-util -D: flash the example application', () => {
     expect(runsApplication(r.report)).toBe(true);
   });
 
-  it(`-a 0 -s ${appAddress} -D app.bin without leave: the next power-on runs the application`, () => {
-    const r = ws.dfuUtil(['-a', '0', '-s', appAddress, '-D', APP_BIN]);
+  it(`-a 0 -s ${APP_ADDRESS} -D app.bin without leave: the next power-on runs the application`, () => {
+    const r = ws.dfuUtil(['-a', '0', '-s', APP_ADDRESS, '-D', APP_BIN]);
     expect(r.status, r.output).toBe(0);
     expect(inBootloader(r.report)).toBe(true); // told to stay
     expectAppInFlash(); // first block included: ABORT ended the download
@@ -135,7 +132,7 @@ suite('dfu-util -D: flash the example application', () => {
     const app = appImage();
     const out = ws.path('out.bin');
     const r = ws.shell(
-      `dfu-util -a 0 -s ${appAddress} -D ${APP_BIN} && dfu-util -a 0 -s ${appAddress}:${app.length} -U ${out}`,
+      `dfu-util -a 0 -s ${APP_ADDRESS} -D ${APP_BIN} && dfu-util -a 0 -s ${APP_ADDRESS}:${app.length} -U ${out}`,
     );
     expect(r.status, r.output).toBe(0);
     const back = new Uint8Array(readFileSync(out));
@@ -145,17 +142,17 @@ suite('dfu-util -D: flash the example application', () => {
 
 suite('dfu-util -U: read the flash back', () => {
   function flashed(): Uint8Array {
-    const r = ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN]);
+    const r = ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN]);
     expect(r.status, r.output).toBe(0);
     return ws.flashImage();
   }
 
   for (const length of [4096, 1023, 2049]) {
-    it(`-s ${appAddress}:${length} -U gives the flash's bytes`, () => {
+    it(`-s ${APP_ADDRESS}:${length} -U gives the flash's bytes`, () => {
       const flash = flashed();
       const out = ws.path('out.bin');
       // The board runs the application: dfu-util detaches it first, then uploads.
-      const r = ws.dfuUtil(['-a', '0', '-s', `${appAddress}:${length}`, '-U', out]);
+      const r = ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:${length}`, '-U', out]);
       expect(r.status, r.output).toBe(0);
       const back = readFileSync(out);
       const offset = APP_BASE - FLASH_BASE;
@@ -178,7 +175,7 @@ suite('dfu-util -U: read the flash back', () => {
     const r = ws.dfuUtil(['-a', '0', '-s', `0x${end.toString(16)}:1024:force`, '-U', out]);
     expect(r.status).not.toBe(0);
     expect(r.output).toMatch(/LIBUSB_ERROR_PIPE/);
-    const after = ws.dfuUtil(['-a', '0', '-s', `${appAddress}:64`, '-U', ws.path('ok.bin')]);
+    const after = ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:64`, '-U', ws.path('ok.bin')]);
     expect(after.status, after.output).toBe(0);
   });
 });
@@ -204,7 +201,7 @@ suite('dfu-util: what the bootloader refuses', () => {
   }
 
   it(':mass-erase:force erases the application region only', () => {
-    expect(ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN]).status).toBe(0);
+    expect(ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN]).status).toBe(0);
     const r = ws.dfuUtil(['-a', '0', '-s', ':mass-erase:force']);
     expect(r.status, r.output).toBe(0);
     expectBootloaderUnchanged();
@@ -214,7 +211,7 @@ suite('dfu-util: what the bootloader refuses', () => {
   });
 
   it(':unprotect:force is refused with errTARGET and nothing is erased', () => {
-    expect(ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN]).status).toBe(0);
+    expect(ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN]).status).toBe(0);
     const before = ws.flashImage();
     const r = ws.dfuUtil(['-a', '0', '-s', ':unprotect:force']);
     expect(r.status).not.toBe(0);
@@ -222,14 +219,14 @@ suite('dfu-util: what the bootloader refuses', () => {
     expect(Buffer.from(ws.flashImage()).equals(Buffer.from(before))).toBe(true);
     expect(r.report.events.some((e) => e.type === 'erase')).toBe(false);
     // The device clears its error for the next command.
-    const next = ws.dfuUtil(['-a', '0', '-s', `${appAddress}:64`, '-U', ws.path('ok.bin')]);
+    const next = ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:64`, '-U', ws.path('ok.bin')]);
     expect(next.status, next.output).toBe(0);
   });
 });
 
 suite('dfu-util -e and -w: from the application to the bootloader', () => {
   it('-e detaches the running application into the bootloader, same serial', () => {
-    const flashed = ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN]);
+    const flashed = ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN]);
     const serial = flashed.report.device?.serialNumber;
     const r = ws.dfuUtil(['-e']);
     expect(r.status, r.output).toBe(0);
@@ -242,8 +239,8 @@ suite('dfu-util -e and -w: from the application to the bootloader', () => {
   });
 
   it('-w waits for the bootloader to come up after -e; without it the device is not there yet', () => {
-    expect(ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN]).status).toBe(0);
-    const upload = `-a 0 -s ${appAddress}:64 -U`;
+    expect(ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN]).status).toBe(0);
+    const upload = `-a 0 -s ${APP_ADDRESS}:64 -U`;
     const hurried = ws.shell(`dfu-util -e && dfu-util ${upload} ${ws.path('a.bin')}`);
     expect(hurried.status).not.toBe(0);
     expect(hurried.output).toContain('No DFU capable USB device available');
@@ -258,10 +255,10 @@ suite('dfu-util -e and -w: from the application to the bootloader', () => {
 suite('dfu-util: power lost during a download', () => {
   it('the board comes back in the bootloader and a second dfu-util run succeeds', () => {
     // An older application first, so a cut that left it would show.
-    expect(ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN]).status).toBe(0);
+    expect(ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN]).status).toBe(0);
     const app = appImage();
     const newer = new Uint8Array(app);
-    const cut = ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN], {
+    const cut = ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN], {
       STM32DFU_VUSB_POWER_CUT_AFTER_OPS: '20',
     });
     expect(cut.status).not.toBe(0);
@@ -271,7 +268,7 @@ suite('dfu-util: power lost during a download', () => {
     // The first sector was erased and its first block is written last: nothing to boot.
     const boot = back.report.events.find((e) => e.type === 'boot');
     expect(['no-app', 'bad-stamp']).toContain(boot?.verdict);
-    const again = ws.dfuUtil(['-a', '0', '-s', `${appAddress}:leave`, '-D', APP_BIN]);
+    const again = ws.dfuUtil(['-a', '0', '-s', `${APP_ADDRESS}:leave`, '-D', APP_BIN]);
     expect(again.status, again.output).toBe(0);
     expectAppInFlash(newer);
     expect(runsApplication(again.report)).toBe(true);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getLayout } from '@stm32dfu/layout';
+import { describe } from 'vitest';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const WITH_VIRTUAL_USB = join(ROOT, 'scripts/with-virtual-usb');
@@ -19,6 +20,8 @@ export const STANDIN = join(ROOT, 'firmware/build/host/virtual-usb/libusb-1.0.so
 export const LAYOUT = getLayout('blackpill-f411');
 export const FLASH_BASE = LAYOUT.chip.flash.base;
 export const APP_BASE = LAYOUT.partitions.application.start;
+/** The application's base as dfu-util's `-s` takes it. */
+export const APP_ADDRESS = `0x${APP_BASE.toString(16).padStart(8, '0')}`;
 
 /** Why dfu-util cannot run here, or undefined when it can. */
 export function missingTools(): string | undefined {
@@ -35,6 +38,18 @@ export function missingTools(): string | undefined {
     if (!existsSync(path)) return `${what} is not built: ${path} is missing`;
   }
   return undefined;
+}
+
+/**
+ * `describe` for the dfu-util suites, or `describe.skip` (with a warning) when a tool they need
+ * is missing; with `CI` set a missing tool fails the run instead.
+ */
+export function dfuUtilSuite(): typeof describe | typeof describe.skip {
+  const missing = missingTools();
+  if (missing && process.env.CI)
+    throw new Error(`dfu-util conformance tests cannot run: ${missing}`);
+  if (missing) console.warn(`skipping the dfu-util conformance tests: ${missing}`);
+  return missing ? describe.skip : describe;
 }
 
 export interface BoardReport {
