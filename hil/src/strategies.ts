@@ -84,6 +84,20 @@ export async function currentState(rig: Rig): Promise<BoardState | undefined> {
   return undefined;
 }
 
+/**
+ * The state the board comes up in after a power cycle or reset: whatever shows on the bus
+ * within the rig's enumeration timeout, undefined when nothing does.
+ */
+export async function stateAfterStart(rig: Rig): Promise<BoardState | undefined> {
+  const deadline = rig.clock.now() + rig.config.timings.enumerateTimeoutMs;
+  let state = await currentState(rig);
+  while (state === undefined && rig.clock.now() < deadline) {
+    await rig.clock.sleep(20);
+    state = await currentState(rig);
+  }
+  return state;
+}
+
 /** ST's ROM bootloader: BOOT0 high through a reset, then BOOT0 low again (it is read at reset). */
 export async function enterRom(rig: Rig): Promise<DfuDevice> {
   await rig.setBoot0(true);

@@ -12,7 +12,7 @@ import { type DfuDevice, download } from '@stm32dfu/protocol';
 import { check, HilAssertionError } from '../errors.js';
 import { syntheticApp } from '../images.js';
 import type { Rig, RigProbe } from '../rig.js';
-import { currentState, enterBootloader, waitForState } from '../strategies.js';
+import { enterBootloader, stateAfterStart, waitForState } from '../strategies.js';
 import { appFile, installable, regionHolds } from './common.js';
 import { type Scenario, type ScenarioContext, SkipScenario } from './types.js';
 
@@ -86,12 +86,7 @@ async function cutAt(
   await rig.clock.sleep(rig.config.timings.resetPulseMs);
   await rig.setPower(true);
   await rig.clock.sleep(rig.config.timings.settleMs);
-  const deadline = rig.clock.now() + rig.config.timings.enumerateTimeoutMs;
-  let state = await currentState(rig);
-  while (state === undefined && rig.clock.now() < deadline) {
-    await rig.clock.sleep(20);
-    state = await currentState(rig);
-  }
+  const state = await stateAfterStart(rig);
   if (state === undefined || state === 'rom') {
     throw new HilAssertionError(
       `after a cut at ${point} the board is ${state === 'rom' ? "in ST's ROM" : 'not on USB'}: bricked`,

@@ -25,7 +25,13 @@ import { check, HilAssertionError } from '../errors.js';
 import { firmwareFiles, readFirmware, signed, stamped, tampered } from '../images.js';
 import type { Rig } from '../rig.js';
 import { checkPolicy, otpCounter, requireSecurity } from '../security.js';
-import { type BoardState, currentState, enterBootloader, waitForState } from '../strategies.js';
+import {
+  type BoardState,
+  currentState,
+  enterBootloader,
+  stateAfterStart,
+  waitForState,
+} from '../strategies.js';
 import { type Scenario, type ScenarioContext, SkipScenario } from './types.js';
 
 /** The stamp's magic word, at base + 0x1C ("STMP"). */
@@ -94,13 +100,7 @@ async function powerCycle(rig: Rig): Promise<BoardState | undefined> {
     await rig.pulseReset();
   }
   await rig.clock.sleep(rig.config.timings.settleMs);
-  const deadline = rig.clock.now() + rig.config.timings.enumerateTimeoutMs;
-  let state = await currentState(rig);
-  while (state === undefined && rig.clock.now() < deadline) {
-    await rig.clock.sleep(20);
-    state = await currentState(rig);
-  }
-  return state;
+  return stateAfterStart(rig);
 }
 
 const cycleName = (rig: Rig) => (rig.canCutPower ? 'a power cycle' : 'a reset');
